@@ -1,0 +1,174 @@
+package statemachine
+
+// Commands of the metadata shard.
+//
+// Wire format (the proposer encodes once; the replicated bytes are the truth):
+//
+//	envelope  = [format version byte = 1][op byte][payload]
+//
+// Payloads are little-endian binary with length-prefixed strings and slices
+// (see codec.go). Every command is idempotent or conditional, because an
+// on-disk state machine gets no client sessions and ErrTimeout is ambiguous.
+
+// FormatVersion is the envelope format written by this binary.
+const FormatVersion byte = 1
+
+// Op identifies a command.
+//
+// ONLY ADD TO THE END. Never reuse, renumber or reorder an Op: the numbers
+// are in every Raft log and snapshot ever written.
+type Op uint8
+
+const (
+	OpBatch          Op = 1  // Batch: many commands, one proposal, one Update
+	OpCreateTopic    Op = 2  // CreateTopic
+	OpAssignReplicas Op = 3  // AssignReplicas
+	OpSetLeader      Op = 4  // SetLeader
+	OpSetISR         Op = 5  // SetISR
+	OpDeleteTopic    Op = 6  // DeleteTopic
+	OpAlterConfigs   Op = 7  // AlterConfigs
+	OpAddPartitions  Op = 8  // AddPartitions
+	OpRegisterBroker Op = 9  // RegisterBroker
+	OpHeartbeat      Op = 10 // Heartbeat
+	OpFenceBroker    Op = 11 // FenceBroker
+)
+
+// Command is any metadata command.
+type Command interface{ Op() Op }
+
+// Batch carries several commands in one proposal; they are applied in order
+// in one Update. Topic-level commands (CreateTopic, AddPartitions) gate the
+// partition-level commands (AssignReplicas, SetLeader, SetISR) that follow
+// them up to the next topic-level command: if the topic-level command fails,
+// those are skipped with CodeSkipped. This makes a batch atomic per topic.
+type Batch struct{ Cmds []Command }
+
+// CreateTopic creates topic Name with ID and PartitionCount partitions (their
+// replicas, leaders and ISRs come from the partition commands that follow it
+// in the same batch). If a topic Name exists with the same ID it is a no-op
+// success (a retried proposal); with another ID the result is
+// CodeTopicExists.
+type CreateTopic struct {
+	Name           string
+	ID             TopicID
+	PartitionCount int32
+	Internal       bool
+	CreatedMs      int64
+	Configs        []ConfigEntry // sorted by Key
+}
+
+// GroupKey names a data group by its member set and slot. Apply resolves it
+// to a shard ID, creating the group (with the next free shard ID) when no
+// group with that key exists yet. Members must be sorted ascending.
+type GroupKey struct {
+	Members []int32
+	Slot    uint8
+}
+
+// AssignReplicas sets the replicas and data group of one partition.
+type AssignReplicas struct {
+	Topic     TopicID
+	Partition int32
+	Replicas  []int32
+	Group     GroupKey
+}
+
+// SetLeader sets a partition's leader and epoch if the current epoch is
+// IfEpoch (or IfEpoch is -1). A new partition starts with epoch -1, so the
+// create proposal uses IfEpoch -1 and LeaderEpoch 0.
+type SetLeader struct {
+	Topic       TopicID
+	Partition   int32
+	Leader      int32
+	LeaderEpoch int32
+	IfEpoch     int32
+}
+
+// SetISR sets a partition's in-sync replicas if its leader epoch is IfEpoch
+// (or IfEpoch is -1).
+type SetISR struct {
+	Topic     TopicID
+	Partition int32
+	ISR       []int32
+	IfEpoch   int32
+}
+
+// DeleteTopic deletes a topic by name; if ID is non-zero the topic must also
+// have that ID. A missing topic gives CodeUnknownTopic.
+type DeleteTopic struct {
+	Name string
+	ID   TopicID
+}
+
+// AlterConfigs changes a topic's configs. With Replace the topic's configs
+// become exactly Set (Kafka's AlterConfigs); otherwise Set entries are added
+// or overwritten and Delete keys removed (IncrementalAlterConfigs).
+type AlterConfigs struct {
+	Topic   TopicID
+	Replace bool
+	Set     []ConfigEntry // sorted by Key
+	Delete  []string      // sorted
+}
+
+// AddPartitions grows topic Topic from ExpectCount to NewCount partitions if
+// it has exactly ExpectCount now (else CodeConditionFailed). The new
+// partitions' partition commands follow it in the batch.
+type AddPartitions struct {
+	Topic       TopicID
+	ExpectCount int32
+	NewCount    int32
+}
+
+// RegisterBroker records a broker's address and rack and marks it alive.
+type RegisterBroker struct {
+	ID          int32
+	KafkaAddr   string
+	Rack        string
+	Incarnation uint64
+}
+
+// Heartbeat marks a registered broker alive and bumps its heartbeat counter
+// (the counter is excluded from the digest). Unknown broker or a different
+// incarnation gives CodeUnknownBroker.
+type Heartbeat struct {
+	ID          int32
+	Incarnation uint64
+}
+
+// FenceBroker marks a broker not alive if its heartbeat counter is still
+// IfHeartbeats (else CodeConditionFailed): the metadata leader saw no
+// heartbeat from it for the session timeout.
+type FenceBroker struct {
+	ID           int32
+	IfHeartbeats uint64
+}
+
+func (Batch) Op() Op          { return OpBatch }
+func (CreateTopic) Op() Op    { return OpCreateTopic }
+func (AssignReplicas) Op() Op { return OpAssignReplicas }
+func (SetLeader) Op() Op      { return OpSetLeader }
+func (SetISR) Op() Op         { return OpSetISR }
+func (DeleteTopic) Op() Op    { return OpDeleteTopic }
+func (AlterConfigs) Op() Op   { return OpAlterConfigs }
+func (AddPartitions) Op() Op  { return OpAddPartitions }
+func (RegisterBroker) Op() Op { return OpRegisterBroker }
+func (Heartbeat) Op() Op      { return OpHeartbeat }
+func (FenceBroker) Op() Op    { return OpFenceBroker }
+
+// Code is the outcome of one command, reported in the proposal's result.
+type Code uint8
+
+const (
+	CodeOK              Code = 0
+	CodeTopicExists     Code = 1
+	CodeUnknownTopic    Code = 2
+	CodeConditionFailed Code = 3
+	CodeSkipped         Code = 4 // gated by a failed topic-level command
+	CodeInvalid         Code = 5 // structurally invalid (bad partition index, ...)
+	CodeUnknownBroker   Code = 6
+)
+
+// Result is the decoded sm.Result of a proposal: one Code per command, in
+// order. For a Batch, Codes[i] is the outcome of Batch.Cmds[i]; for a single
+// command, len(Codes) == 1.
+type Result struct{ Codes []Code }

@@ -1,0 +1,49 @@
+package statemachine
+
+// Queries accepted by the state machine's Lookup (through SyncRead, so the
+// answer is linearizable). Each returns the documented type.
+
+// QueryTopics returns *View with the brokers and the named topics (all
+// topics when All is set). Names not found are listed in View.Missing.
+// IDs selects topics by ID as well (missing IDs are ignored).
+type QueryTopics struct {
+	All   bool
+	Names []string
+	IDs   []TopicID
+}
+
+// View is a consistent point-in-time read of the metadata state.
+type View struct {
+	Index   uint64    // applied index the view was read at
+	Brokers []*Broker // all registered brokers, sorted by ID
+	Topics  []*Topic  // requested topics that exist, sorted by name
+	Missing []string  // requested names that do not exist, in request order
+	// Groups holds the data groups referenced by Topics, by shard ID.
+	Groups map[uint64]*DataGroup
+	// PartitionCount is the number of partitions in the whole cluster.
+	PartitionCount int
+}
+
+// QueryBrokers returns *BrokersView: every broker and its heartbeat counter.
+type QueryBrokers struct{}
+
+// BrokersView lists brokers (sorted by ID) and their heartbeat counters.
+type BrokersView struct {
+	Brokers    []*Broker
+	Heartbeats []uint64 // Heartbeats[i] belongs to Brokers[i]
+}
+
+// QueryDigest returns Digest.
+type QueryDigest struct{}
+
+// Digest is a SHA-256 over the durable state in key order, excluding the
+// applied index and heartbeat counters, so that replicas that applied the
+// same commands have equal digests.
+type Digest struct {
+	Index  uint64
+	Sum    string // hex
+	Topics int
+}
+
+// QueryGroups returns []*DataGroup, all data groups sorted by shard ID.
+type QueryGroups struct{}
