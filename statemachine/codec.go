@@ -1,14 +1,316 @@
 package statemachine
 
+import "fmt"
+
+// Command encoding. Every command is an envelope
+//
+//	[FormatVersion = 1][op][payload]
+//
+// and the payload is the command's fields in declaration order, encoded with
+// the primitives documented in wire.go (uvarint lengths and counts, zigzag
+// varint integers, raw 16-byte topic IDs, 0/1 bools). Decode is strict: the
+// payload must end exactly where the envelope ends.
+//
+//	CreateTopic     Name string, ID, PartitionCount int32, Internal bool,
+//	                CreatedMs int64, Configs [](Key string, Value string)
+//	AssignReplicas  Topic ID, Partition int32, Replicas []int32,
+//	                Group.Members []int32, Group.Slot byte
+//	SetLeader       Topic ID, Partition, Leader, LeaderEpoch, IfEpoch int32
+//	SetISR          Topic ID, Partition int32, ISR []int32, IfEpoch int32
+//	DeleteTopic     Name string, ID
+//	AlterConfigs    Topic ID, Replace bool, Set []ConfigEntry, Delete []string
+//	AddPartitions   Topic ID, ExpectCount, NewCount int32
+//	RegisterBroker  ID int32, KafkaAddr string, Rack string, Incarnation uvarint
+//	Heartbeat       ID int32, Incarnation uvarint
+//	FenceBroker     ID int32, IfHeartbeats uvarint
+//	Batch           count uvarint, then each command as a length-prefixed
+//	                envelope (uvarint length, envelope bytes); a Batch inside
+//	                a Batch is malformed
+//
+// A payload change needs a new Op (or a new FormatVersion); decoders never
+// skip bytes they do not understand.
+//
+// Decode returns value types (CreateTopic, not *CreateTopic), with nil for
+// empty slices. Encode accepts values and pointers.
+
+type opCodec struct {
+	encode func(w *writer, c Command)
+	decode func(r *reader) Command
+}
+
+var codecs [256]*opCodec
+
+// registerCodec adds op to the codec table; a duplicate panics.
+func registerCodec(op Op, enc func(*writer, Command), dec func(*reader) Command) {
+	if codecs[op] != nil {
+		panic(fmt.Sprintf("statemachine: duplicate codec for op %d", op))
+	}
+	codecs[op] = &opCodec{encode: enc, decode: dec}
+}
+
+func init() {
+	registerCodec(OpBatch, nil, nil) // handled by encodeEnvelope/decodeEnvelope
+	registerCodec(OpCreateTopic,
+		func(w *writer, c Command) {
+			v := c.(CreateTopic)
+			w.str(v.Name)
+			w.topicID(v.ID)
+			w.int32(v.PartitionCount)
+			w.bool(v.Internal)
+			w.varint(v.CreatedMs)
+			w.configs(v.Configs)
+		},
+		func(r *reader) Command {
+			return CreateTopic{Name: r.str(), ID: r.topicID(), PartitionCount: r.int32(),
+				Internal: r.bool(), CreatedMs: r.varint(), Configs: r.configs()}
+		})
+	registerCodec(OpAssignReplicas,
+		func(w *writer, c Command) {
+			v := c.(AssignReplicas)
+			w.topicID(v.Topic)
+			w.int32(v.Partition)
+			w.int32s(v.Replicas)
+			w.int32s(v.Group.Members)
+			w.byte(v.Group.Slot)
+		},
+		func(r *reader) Command {
+			return AssignReplicas{Topic: r.topicID(), Partition: r.int32(), Replicas: r.int32s(),
+				Group: GroupKey{Members: r.int32s(), Slot: r.uint8()}}
+		})
+	registerCodec(OpSetLeader,
+		func(w *writer, c Command) {
+			v := c.(SetLeader)
+			w.topicID(v.Topic)
+			w.int32(v.Partition)
+			w.int32(v.Leader)
+			w.int32(v.LeaderEpoch)
+			w.int32(v.IfEpoch)
+		},
+		func(r *reader) Command {
+			return SetLeader{Topic: r.topicID(), Partition: r.int32(), Leader: r.int32(),
+				LeaderEpoch: r.int32(), IfEpoch: r.int32()}
+		})
+	registerCodec(OpSetISR,
+		func(w *writer, c Command) {
+			v := c.(SetISR)
+			w.topicID(v.Topic)
+			w.int32(v.Partition)
+			w.int32s(v.ISR)
+			w.int32(v.IfEpoch)
+		},
+		func(r *reader) Command {
+			return SetISR{Topic: r.topicID(), Partition: r.int32(), ISR: r.int32s(), IfEpoch: r.int32()}
+		})
+	registerCodec(OpDeleteTopic,
+		func(w *writer, c Command) {
+			v := c.(DeleteTopic)
+			w.str(v.Name)
+			w.topicID(v.ID)
+		},
+		func(r *reader) Command { return DeleteTopic{Name: r.str(), ID: r.topicID()} })
+	registerCodec(OpAlterConfigs,
+		func(w *writer, c Command) {
+			v := c.(AlterConfigs)
+			w.topicID(v.Topic)
+			w.bool(v.Replace)
+			w.configs(v.Set)
+			w.strs(v.Delete)
+		},
+		func(r *reader) Command {
+			return AlterConfigs{Topic: r.topicID(), Replace: r.bool(), Set: r.configs(), Delete: r.strs()}
+		})
+	registerCodec(OpAddPartitions,
+		func(w *writer, c Command) {
+			v := c.(AddPartitions)
+			w.topicID(v.Topic)
+			w.int32(v.ExpectCount)
+			w.int32(v.NewCount)
+		},
+		func(r *reader) Command {
+			return AddPartitions{Topic: r.topicID(), ExpectCount: r.int32(), NewCount: r.int32()}
+		})
+	registerCodec(OpRegisterBroker,
+		func(w *writer, c Command) {
+			v := c.(RegisterBroker)
+			w.int32(v.ID)
+			w.str(v.KafkaAddr)
+			w.str(v.Rack)
+			w.uvarint(v.Incarnation)
+		},
+		func(r *reader) Command {
+			return RegisterBroker{ID: r.int32(), KafkaAddr: r.str(), Rack: r.str(), Incarnation: r.uvarint()}
+		})
+	registerCodec(OpHeartbeat,
+		func(w *writer, c Command) {
+			v := c.(Heartbeat)
+			w.int32(v.ID)
+			w.uvarint(v.Incarnation)
+		},
+		func(r *reader) Command { return Heartbeat{ID: r.int32(), Incarnation: r.uvarint()} })
+	registerCodec(OpFenceBroker,
+		func(w *writer, c Command) {
+			v := c.(FenceBroker)
+			w.int32(v.ID)
+			w.uvarint(v.IfHeartbeats)
+		},
+		func(r *reader) Command { return FenceBroker{ID: r.int32(), IfHeartbeats: r.uvarint()} })
+}
+
 // Encode returns the envelope bytes of cmd: [FormatVersion][op][payload].
-func Encode(cmd Command) []byte { panic("TODO: implemented by the statemachine helper") }
+// It panics on a Command type this package does not define, a nil pointer,
+// or a Batch nested in a Batch: all are programming errors.
+func Encode(cmd Command) []byte {
+	w := &writer{b: make([]byte, 0, 64)}
+	encodeEnvelope(w, cmd, true)
+	return w.b
+}
+
+func encodeEnvelope(w *writer, cmd Command, top bool) {
+	cmd = deref(cmd)
+	op := cmd.Op()
+	w.byte(FormatVersion)
+	w.byte(byte(op))
+	if b, ok := cmd.(Batch); ok {
+		if !top {
+			panic("statemachine: Encode: Batch nested in a Batch")
+		}
+		w.uvarint(uint64(len(b.Cmds)))
+		sub := &writer{}
+		for _, c := range b.Cmds {
+			sub.b = sub.b[:0]
+			encodeEnvelope(sub, c, false)
+			w.bytes(sub.b)
+		}
+		return
+	}
+	codecs[op].encode(w, cmd)
+}
+
+// deref turns a pointer to a command into the value, so that Encode
+// accepts both spellings.
+func deref(cmd Command) Command {
+	switch c := cmd.(type) {
+	case *Batch:
+		return *c
+	case *CreateTopic:
+		return *c
+	case *AssignReplicas:
+		return *c
+	case *SetLeader:
+		return *c
+	case *SetISR:
+		return *c
+	case *DeleteTopic:
+		return *c
+	case *AlterConfigs:
+		return *c
+	case *AddPartitions:
+		return *c
+	case *RegisterBroker:
+		return *c
+	case *Heartbeat:
+		return *c
+	case *FenceBroker:
+		return *c
+	case Batch, CreateTopic, AssignReplicas, SetLeader, SetISR, DeleteTopic,
+		AlterConfigs, AddPartitions, RegisterBroker, Heartbeat, FenceBroker:
+		return c
+	}
+	panic(fmt.Sprintf("statemachine: Encode: unsupported command type %T", cmd))
+}
 
 // Decode parses an envelope. It never panics: malformed, truncated or
 // unknown input returns an error wrapping ErrMalformed or ErrUnknownOp.
-func Decode(b []byte) (Command, error) { panic("TODO") }
+func Decode(b []byte) (Command, error) { return decodeEnvelope(b, true) }
+
+func decodeEnvelope(b []byte, top bool) (Command, error) {
+	if len(b) < 2 {
+		return nil, fmt.Errorf("%w: envelope of %d bytes", ErrMalformed, len(b))
+	}
+	if b[0] != FormatVersion {
+		return nil, fmt.Errorf("%w: unsupported format version %d", ErrMalformed, b[0])
+	}
+	op := Op(b[1])
+	if codecs[op] == nil {
+		return nil, fmt.Errorf("%w: %d", ErrUnknownOp, op)
+	}
+	r := &reader{b: b[2:]}
+	var cmd Command
+	if op == OpBatch {
+		if !top {
+			return nil, fmt.Errorf("%w: batch nested in a batch", ErrMalformed)
+		}
+		cmd = decodeBatch(r)
+	} else {
+		cmd = codecs[op].decode(r)
+	}
+	if err := r.end(); err != nil {
+		return nil, fmt.Errorf("op %d: %w", op, err)
+	}
+	return cmd, nil
+}
+
+func decodeBatch(r *reader) Command {
+	n := r.count(3) // each element: length prefix + at least [version][op]
+	var cmds []Command
+	if n > 0 {
+		cmds = make([]Command, 0, n)
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		sub := r.raw()
+		if r.err != nil {
+			break
+		}
+		c, err := decodeEnvelope(sub, false)
+		if err != nil {
+			r.err = fmt.Errorf("batch command %d: %w", i, err)
+			break
+		}
+		cmds = append(cmds, c)
+	}
+	return Batch{Cmds: cmds}
+}
+
+// resultVersion is the first byte of an encoded Result.
+const resultVersion byte = 1
 
 // EncodeResult and DecodeResult carry Result in sm.Result.Data.
-func EncodeResult(r Result) []byte { panic("TODO") }
+// Format: [resultVersion = 1][count uvarint][one byte per Code].
+func EncodeResult(r Result) []byte {
+	w := &writer{b: make([]byte, 0, 2+binaryUvarintLen(len(r.Codes))+len(r.Codes))}
+	w.byte(resultVersion)
+	w.uvarint(uint64(len(r.Codes)))
+	for _, c := range r.Codes {
+		w.byte(byte(c))
+	}
+	return w.b
+}
 
 // DecodeResult parses the bytes EncodeResult produced.
-func DecodeResult(b []byte) (Result, error) { panic("TODO") }
+func DecodeResult(b []byte) (Result, error) {
+	r := &reader{b: b}
+	if v := r.byte(); r.err == nil && v != resultVersion {
+		return Result{}, fmt.Errorf("%w: unsupported result version %d", ErrMalformed, v)
+	}
+	n := r.count(1)
+	var res Result
+	if n > 0 {
+		res.Codes = make([]Code, n)
+		for i := range res.Codes {
+			res.Codes[i] = Code(r.byte())
+		}
+	}
+	if err := r.end(); err != nil {
+		return Result{}, fmt.Errorf("result: %w", err)
+	}
+	return res, nil
+}
+
+func binaryUvarintLen(n int) int {
+	l := 1
+	for n >= 0x80 {
+		n >>= 7
+		l++
+	}
+	return l
+}

@@ -32,7 +32,12 @@ type CreateSpec struct {
 	// Assignment is a manual replica assignment: Assignment[p] lists the
 	// replicas of partition p, preferred leader first. Empty: automatic.
 	Assignment [][]int32
-	Configs    []ConfigValue
+	// PartitionIndexes optionally gives the partition number of each
+	// Assignment entry (Kafka's CreatableReplicaAssignment.PartitionIndex):
+	// Assignment[i] then belongs to partition PartitionIndexes[i], and every
+	// partition 0..len(Assignment)-1 must appear exactly once. Nil: i.
+	PartitionIndexes []int32
+	Configs          []ConfigValue
 }
 
 // CreateOptions modify a Create call.
@@ -43,7 +48,8 @@ type CreateOptions struct {
 
 // TopicResult is the outcome for one topic of a request, in request order.
 // Err is nil or wraps one of the sentinels in errors.go (use errors.Is); its
-// text is a message fit for Kafka's ErrorMessage field.
+// text is a message fit for Kafka's ErrorMessage field. When Err is set,
+// NumPartitions and ReplicationFactor are -1 (as Kafka answers).
 type TopicResult struct {
 	Name              string
 	ID                TopicID
@@ -96,9 +102,9 @@ type AlterSpec struct {
 type ConfigSource int8
 
 const (
-	SourceTopic         ConfigSource = 1 // DYNAMIC_TOPIC_CONFIG
-	SourceStaticBroker  ConfigSource = 4 // STATIC_BROKER_CONFIG
-	SourceDefault       ConfigSource = 5 // DEFAULT_CONFIG
+	SourceTopic        ConfigSource = 1 // DYNAMIC_TOPIC_CONFIG
+	SourceStaticBroker ConfigSource = 4 // STATIC_BROKER_CONFIG
+	SourceDefault      ConfigSource = 5 // DEFAULT_CONFIG
 )
 
 // ConfigType mirrors Kafka's DescribeConfigs config type.

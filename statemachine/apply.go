@@ -1,0 +1,157 @@
+package statemachine
+
+import "fmt"
+
+// applyFunc applies one decoded (non-Batch) command to the tx and returns
+// its outcome. It must be deterministic and must not fail for business
+// reasons other than through the returned Code.
+type applyFunc func(t *tx, c Command) Code
+
+var applyFns [256]applyFunc
+
+// register adds the apply function of op; a duplicate panics.
+func register(op Op, fn applyFunc) {
+	if applyFns[op] != nil {
+		panic(fmt.Sprintf("statemachine: duplicate apply function for op %d", op))
+	}
+	applyFns[op] = fn
+}
+
+func init() {
+	register(OpCreateTopic, func(t *tx, c Command) Code { return t.applyCreateTopic(c.(CreateTopic)) })
+	register(OpAssignReplicas, func(t *tx, c Command) Code { return t.applyAssignReplicas(c.(AssignReplicas)) })
+	register(OpSetLeader, func(t *tx, c Command) Code { return t.applySetLeader(c.(SetLeader)) })
+	register(OpSetISR, func(t *tx, c Command) Code { return t.applySetISR(c.(SetISR)) })
+	register(OpDeleteTopic, func(t *tx, c Command) Code { return t.applyDeleteTopic(c.(DeleteTopic)) })
+	register(OpAlterConfigs, func(t *tx, c Command) Code { return t.applyAlterConfigs(c.(AlterConfigs)) })
+	register(OpAddPartitions, func(t *tx, c Command) Code { return t.applyAddPartitions(c.(AddPartitions)) })
+	register(OpRegisterBroker, func(t *tx, c Command) Code { return t.applyRegisterBroker(c.(RegisterBroker)) })
+	register(OpHeartbeat, func(t *tx, c Command) Code { return t.applyHeartbeat(c.(Heartbeat)) })
+	register(OpFenceBroker, func(t *tx, c Command) Code { return t.applyFenceBroker(c.(FenceBroker)) })
+}
+
+// codeAlreadyApplied is an internal outcome of CreateTopic: the topic
+// exists with the same ID (a retried proposal). It is reported as CodeOK and
+// makes the gated partition commands that follow report CodeOK without
+// being applied again: they were applied with the first proposal, and
+// replaying them could undo later leader or ISR changes.
+const codeAlreadyApplied Code = 255
+
+// MaxTopicPartitions caps a topic's partition count in CreateTopic and
+// AddPartitions (larger counts give CodeInvalid), so that one command cannot
+// make every replica allocate without bound.
+const MaxTopicPartitions = 1 << 20
+
+// apply runs one non-Batch command.
+func (t *tx) apply(c Command) Code {
+	fn := applyFns[c.Op()]
+	if fn == nil {
+		return CodeInvalid
+	}
+	return fn(t, c)
+}
+
+// applyCommand runs a decoded command and returns one Code per command.
+func (t *tx) applyCommand(c Command) []Code {
+	b, ok := c.(Batch)
+	if !ok {
+		code := t.apply(c)
+		if code == codeAlreadyApplied {
+			code = CodeOK
+		}
+		return []Code{code}
+	}
+	return t.applyBatch(b)
+}
+
+// gate states of a batch: what happens to partition-level commands.
+const (
+	gateOpen   = iota // apply them
+	gateSkip          // report CodeSkipped: the topic-level command failed
+	gateSkipOK        // report CodeOK without applying: already applied
+)
+
+// applyBatch applies the commands in order. A topic-level command
+// (CreateTopic, AddPartitions) decides the fate of the partition-level
+// commands (AssignReplicas, SetLeader, SetISR) up to the next topic-level
+// command; other commands are applied normally and leave the gate alone.
+// Partition-level commands before any topic-level command are applied.
+func (t *tx) applyBatch(b Batch) []Code {
+	codes := make([]Code, len(b.Cmds))
+	gate := gateOpen
+	for i, c := range b.Cmds {
+		var code Code
+		switch c.Op() {
+		case OpCreateTopic, OpAddPartitions:
+			code = t.apply(c)
+			switch code {
+			case CodeOK:
+				gate = gateOpen
+			case codeAlreadyApplied:
+				gate, code = gateSkipOK, CodeOK
+			default:
+				gate = gateSkip
+			}
+		case OpAssignReplicas, OpSetLeader, OpSetISR:
+			switch gate {
+			case gateSkip:
+				code = CodeSkipped
+			case gateSkipOK:
+				code = CodeOK
+			default:
+				code = t.apply(c)
+			}
+		default:
+			code = t.apply(c)
+		}
+		codes[i] = code
+	}
+	return codes
+}
+
+// Validation helpers.
+
+// validBrokerList reports whether ids are broker IDs (>= 0) without
+// duplicates. An empty list is valid only if allowEmpty.
+func validBrokerList(ids []int32, allowEmpty bool) bool {
+	if len(ids) == 0 {
+		return allowEmpty
+	}
+	for _, id := range ids {
+		if id < 0 {
+			return false
+		}
+	}
+	if len(ids) <= 16 {
+		for i := range ids {
+			for j := i + 1; j < len(ids); j++ {
+				if ids[i] == ids[j] {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	seen := make(map[int32]struct{}, len(ids))
+	for _, id := range ids {
+		if _, dup := seen[id]; dup {
+			return false
+		}
+		seen[id] = struct{}{}
+	}
+	return true
+}
+
+// validGroupKey reports whether members is non-empty, strictly ascending,
+// made of broker IDs, and slot indexes it.
+func validGroupKey(members []int32, slot uint8) bool {
+	if len(members) == 0 || int(slot) >= len(members) || members[0] < 0 {
+		return false
+	}
+	for i := 1; i < len(members); i++ {
+		if members[i] <= members[i-1] {
+			return false
+		}
+	}
+	return true
+}

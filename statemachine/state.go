@@ -1,0 +1,418 @@
+package statemachine
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cockroachdb/pebble"
+)
+
+// state is the published in-memory metadata. Its maps and slices are
+// changed only by tx.publish (under StateMachine.mu) or replaced whole by
+// Open/RecoverFromSnapshot; the values they point to are immutable.
+type state struct {
+	applied   uint64
+	nextShard uint64
+
+	topics     map[string]*Topic
+	byID       map[TopicID]string
+	names      []string // sorted
+	partitions int      // total over all topics
+
+	brokers    map[int32]*Broker
+	brokerIDs  []int32 // sorted
+	heartbeats map[int32]uint64
+
+	groups     map[uint64]*DataGroup
+	groupIDs   []uint64          // sorted (shard IDs are handed out increasing)
+	groupByKey map[string]uint64 // groupIndexKey -> shard ID
+}
+
+func newState() *state {
+	return &state{
+		nextShard:  FirstDataShardID,
+		topics:     map[string]*Topic{},
+		byID:       map[TopicID]string{},
+		brokers:    map[int32]*Broker{},
+		heartbeats: map[int32]uint64{},
+		groups:     map[uint64]*DataGroup{},
+		groupByKey: map[string]uint64{},
+	}
+}
+
+// kvSource calls fn for every stored key/value in ascending key order.
+type kvSource func(fn func(k, v []byte) error) error
+
+// loadState rebuilds the state from stored records (pebble or a snapshot
+// stream) and checks them: an unknown key, a bad record or an inconsistent
+// index is an error wrapping ErrMalformed.
+func loadState(src kvSource) (*state, error) {
+	st := newState()
+	err := src(func(k, v []byte) error {
+		if len(k) == 0 {
+			return fmt.Errorf("%w: empty key", ErrMalformed)
+		}
+		var err error
+		switch k[0] {
+		case prefixApplied:
+			if len(k) != 1 {
+				return fmt.Errorf("%w: key %q", ErrMalformed, k)
+			}
+			st.applied, err = parseU64(v)
+		case prefixNextShard:
+			if len(k) != 1 {
+				return fmt.Errorf("%w: key %q", ErrMalformed, k)
+			}
+			st.nextShard, err = parseU64(v)
+		case prefixBroker:
+			err = st.loadBroker(k, v)
+		case prefixHeartbeat:
+			var id int32
+			if id, err = parseBrokerIDKey(k); err == nil {
+				st.heartbeats[id], err = parseU64(v)
+			}
+		case prefixGroup:
+			err = st.loadGroup(k, v)
+		case prefixTopic:
+			err = st.loadTopic(k, v)
+		default:
+			return fmt.Errorf("%w: unknown key %q", ErrMalformed, k)
+		}
+		if err != nil {
+			return fmt.Errorf("key %q: %w", k, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n := len(st.groupIDs); n > 0 && st.groupIDs[n-1] >= st.nextShard {
+		return nil, fmt.Errorf("%w: group %d at or above next shard ID %d", ErrMalformed, st.groupIDs[n-1], st.nextShard)
+	}
+	return st, nil
+}
+
+func (st *state) loadBroker(k, v []byte) error {
+	id, err := parseBrokerIDKey(k)
+	if err != nil {
+		return err
+	}
+	b, err := parseBroker(v)
+	if err != nil {
+		return err
+	}
+	if b.ID != id {
+		return fmt.Errorf("%w: broker %d under key of %d", ErrMalformed, b.ID, id)
+	}
+	st.brokers[id] = b
+	st.brokerIDs = append(st.brokerIDs, id) // keys ascend, so IDs do too
+	return nil
+}
+
+func (st *state) loadGroup(k, v []byte) error {
+	g, err := parseGroup(v)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(k, groupKey(g.ShardID)) {
+		return fmt.Errorf("%w: group %d under another key", ErrMalformed, g.ShardID)
+	}
+	if !validGroupKey(g.Members, g.Slot) {
+		return fmt.Errorf("%w: group %d has an invalid member set", ErrMalformed, g.ShardID)
+	}
+	gk := groupIndexKey(g.Members, g.Slot)
+	if _, dup := st.groupByKey[gk]; dup {
+		return fmt.Errorf("%w: two groups for one member set", ErrMalformed)
+	}
+	st.groups[g.ShardID] = g
+	st.groupIDs = append(st.groupIDs, g.ShardID)
+	st.groupByKey[gk] = g.ShardID
+	return nil
+}
+
+func (st *state) loadTopic(k, v []byte) error {
+	t, err := parseTopic(v)
+	if err != nil {
+		return err
+	}
+	if string(k[1:]) != t.Name || t.Name == "" {
+		return fmt.Errorf("%w: topic %q under another key", ErrMalformed, t.Name)
+	}
+	if t.ID.IsZero() {
+		return fmt.Errorf("%w: topic %q has no ID", ErrMalformed, t.Name)
+	}
+	if _, dup := st.byID[t.ID]; dup {
+		return fmt.Errorf("%w: topic ID of %q used twice", ErrMalformed, t.Name)
+	}
+	st.topics[t.Name] = t
+	st.byID[t.ID] = t.Name
+	st.names = append(st.names, t.Name) // keys ascend, so names do too
+	st.partitions += len(t.Partitions)
+	return nil
+}
+
+// tx is the overlay one Update builds on top of the published state. Topics
+// and brokers it changes are private copies (drafts) that it mutates in
+// place until publish; base is only read. Every "order" slice records first
+// touches, so writes and publishing never depend on map iteration order.
+type tx struct {
+	base *state
+
+	topics     map[string]*Topic // draft, or nil = deleted
+	topicOrder []string
+	byID       map[TopicID]string // "" = deleted
+
+	brokers     map[int32]*Broker
+	brokerOrder []int32
+	heartbeats  map[int32]uint64
+	hbOrder     []int32
+
+	newGroups  []*DataGroup
+	groupByKey map[string]uint64
+
+	nextShard      uint64
+	partitionDelta int
+}
+
+func newTx(base *state) *tx {
+	return &tx{
+		base:       base,
+		topics:     map[string]*Topic{},
+		byID:       map[TopicID]string{},
+		brokers:    map[int32]*Broker{},
+		heartbeats: map[int32]uint64{},
+		groupByKey: map[string]uint64{},
+		nextShard:  base.nextShard,
+	}
+}
+
+// topic returns the current topic named name (read only), or nil.
+func (t *tx) topic(name string) *Topic {
+	if d, ok := t.topics[name]; ok {
+		return d
+	}
+	return t.base.topics[name]
+}
+
+// topicNameByID returns the name of the topic with ID id, or "".
+func (t *tx) topicNameByID(id TopicID) string {
+	if n, ok := t.byID[id]; ok {
+		return n
+	}
+	return t.base.byID[id]
+}
+
+// mutTopic returns a draft of topic name that the caller may mutate, or nil.
+func (t *tx) mutTopic(name string) *Topic {
+	if d, ok := t.topics[name]; ok {
+		return d
+	}
+	b := t.base.topics[name]
+	if b == nil {
+		return nil
+	}
+	d := *b
+	d.Partitions = slices.Clone(b.Partitions)
+	t.touchTopic(name, &d)
+	return &d
+}
+
+// mutTopicByID is mutTopic for a topic ID.
+func (t *tx) mutTopicByID(id TopicID) *Topic {
+	if n := t.topicNameByID(id); n != "" {
+		return t.mutTopic(n)
+	}
+	return nil
+}
+
+func (t *tx) touchTopic(name string, d *Topic) {
+	if _, ok := t.topics[name]; !ok {
+		t.topicOrder = append(t.topicOrder, name)
+	}
+	t.topics[name] = d
+}
+
+func (t *tx) createTopic(d *Topic) {
+	t.touchTopic(d.Name, d)
+	t.byID[d.ID] = d.Name
+	t.partitionDelta += len(d.Partitions)
+}
+
+func (t *tx) deleteTopic(name string) {
+	old := t.topic(name)
+	t.touchTopic(name, nil)
+	t.byID[old.ID] = ""
+	t.partitionDelta -= len(old.Partitions)
+}
+
+func (t *tx) broker(id int32) *Broker {
+	if b, ok := t.brokers[id]; ok {
+		return b
+	}
+	return t.base.brokers[id]
+}
+
+func (t *tx) putBroker(b *Broker) {
+	if _, ok := t.brokers[b.ID]; !ok {
+		t.brokerOrder = append(t.brokerOrder, b.ID)
+	}
+	t.brokers[b.ID] = b
+}
+
+func (t *tx) heartbeat(id int32) uint64 {
+	if c, ok := t.heartbeats[id]; ok {
+		return c
+	}
+	return t.base.heartbeats[id]
+}
+
+func (t *tx) setHeartbeat(id int32, c uint64) {
+	if _, ok := t.heartbeats[id]; !ok {
+		t.hbOrder = append(t.hbOrder, id)
+	}
+	t.heartbeats[id] = c
+}
+
+// resolveGroup returns the shard ID of the group with the given (valid)
+// key, creating the group with the next free shard ID if there is none.
+func (t *tx) resolveGroup(members []int32, slot uint8) uint64 {
+	k := groupIndexKey(members, slot)
+	if id, ok := t.groupByKey[k]; ok {
+		return id
+	}
+	if id, ok := t.base.groupByKey[k]; ok {
+		return id
+	}
+	g := &DataGroup{ShardID: t.nextShard, Members: members, Slot: slot, Leader: -1}
+	t.nextShard++
+	t.newGroups = append(t.newGroups, g)
+	t.groupByKey[k] = g.ShardID
+	return g.ShardID
+}
+
+// write puts every change of the tx and the applied index into b.
+func (t *tx) write(b *pebble.Batch, applied uint64) error {
+	w := &writer{}
+	set := func(k []byte, v []byte) error { return b.Set(k, v, nil) }
+	for _, name := range t.topicOrder {
+		d := t.topics[name]
+		if d == nil {
+			if err := b.Delete(topicKey(name), nil); err != nil {
+				return err
+			}
+			continue
+		}
+		w.b = w.b[:0]
+		appendTopic(w, d)
+		if err := set(topicKey(name), w.b); err != nil {
+			return err
+		}
+	}
+	for _, id := range t.brokerOrder {
+		w.b = w.b[:0]
+		appendBroker(w, t.brokers[id])
+		if err := set(brokerKey(id), w.b); err != nil {
+			return err
+		}
+	}
+	for _, id := range t.hbOrder {
+		if err := set(heartbeatKey(id), u64Value(t.heartbeats[id])); err != nil {
+			return err
+		}
+	}
+	for _, g := range t.newGroups {
+		w.b = w.b[:0]
+		appendGroup(w, g)
+		if err := set(groupKey(g.ShardID), w.b); err != nil {
+			return err
+		}
+	}
+	if t.nextShard != t.base.nextShard {
+		if err := set(keyNextShard, u64Value(t.nextShard)); err != nil {
+			return err
+		}
+	}
+	return set(keyApplied, u64Value(applied))
+}
+
+// publish installs the tx into its base state. The caller holds mu.Lock.
+func (t *tx) publish(applied uint64) {
+	st := t.base
+	var added []string
+	removed := map[string]bool{}
+	// Deletes first, then adds: an ID freed by a delete may be reused by a
+	// create in the same tx.
+	for _, name := range t.topicOrder {
+		if old := st.topics[name]; old != nil && (t.topics[name] == nil || t.topics[name].ID != old.ID) {
+			delete(st.byID, old.ID)
+		}
+	}
+	for _, name := range t.topicOrder {
+		d, old := t.topics[name], st.topics[name]
+		switch {
+		case d == nil && old != nil:
+			delete(st.topics, name)
+			removed[name] = true
+		case d != nil:
+			if old == nil {
+				added = append(added, name)
+			}
+			st.topics[name] = d
+			st.byID[d.ID] = name
+		}
+	}
+	if len(added) > 0 || len(removed) > 0 {
+		st.names = mergeNames(st.names, added, removed)
+	}
+	st.partitions += t.partitionDelta
+
+	newBroker := false
+	for _, id := range t.brokerOrder {
+		if _, ok := st.brokers[id]; !ok {
+			newBroker = true
+		}
+		st.brokers[id] = t.brokers[id]
+	}
+	if newBroker {
+		ids := make([]int32, 0, len(st.brokers))
+		ids = append(ids, st.brokerIDs...)
+		for _, id := range t.brokerOrder {
+			if !slices.Contains(st.brokerIDs, id) {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		st.brokerIDs = ids
+	}
+	for _, id := range t.hbOrder {
+		st.heartbeats[id] = t.heartbeats[id]
+	}
+
+	for _, g := range t.newGroups {
+		st.groups[g.ShardID] = g
+		st.groupIDs = append(st.groupIDs, g.ShardID)
+		st.groupByKey[groupIndexKey(g.Members, g.Slot)] = g.ShardID
+	}
+	st.nextShard = t.nextShard
+	st.applied = applied
+}
+
+// mergeNames returns a new sorted slice: names minus removed plus added.
+func mergeNames(names, added []string, removed map[string]bool) []string {
+	slices.Sort(added)
+	out := make([]string, 0, len(names)+len(added))
+	i := 0
+	for _, n := range names {
+		if removed[n] {
+			continue
+		}
+		for i < len(added) && strings.Compare(added[i], n) < 0 {
+			out = append(out, added[i])
+			i++
+		}
+		out = append(out, n)
+	}
+	return append(out, added[i:]...)
+}

@@ -1,0 +1,277 @@
+package topics
+
+import (
+	"context"
+
+	"github.com/skiff-broker/skiff/statemachine"
+)
+
+// Create creates topics (CreateTopics). It reads the brokers once, validates
+// and places every spec, and proposes one batch for all valid topics. The
+// result has one entry per spec, in order; see TopicResult. With
+// opts.ValidateOnly nothing is written and the result IDs are zero.
+//
+// A proposal whose outcome is unknown is proposed again with the same topic
+// IDs until ctx ends (same-ID creates are idempotent in apply). The error is
+// only for whole-request failures (ErrNotReady, ErrTimeout, ErrClosed).
+func (s *Service) Create(ctx context.Context, specs []CreateSpec, opts CreateOptions) ([]TopicResult, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	view, err := s.read(ctx, "create topics", statemachine.QueryTopics{})
+	if err != nil {
+		return nil, err
+	}
+	p := planCreate(createInput{
+		specs:          specs,
+		brokers:        view.Brokers,
+		start:          view.PartitionCount,
+		numPartitions:  s.cfg.DefaultPartitions,
+		defaultRF:      s.cfg.DefaultReplicationFactor,
+		maxPartitions:  s.cfg.MaxPartitionsPerRequest,
+		nowMs:          s.cfg.Now().UnixMilli(),
+		newID:          s.cfg.NewID,
+		validateOnly:   opts.ValidateOnly,
+		internalTopics: opts.Internal,
+	})
+	if opts.ValidateOnly || len(p.batch.Cmds) == 0 {
+		return p.results, nil
+	}
+	res, err := s.propose(ctx, "create_topics", p.batch, true)
+	if err != nil {
+		return nil, err
+	}
+	s.applyCreateResult(p, res)
+	return p.results, nil
+}
+
+// AutoCreate creates missing topics with the broker defaults (auto-creation
+// from Metadata or FindCoordinator). Names may repeat: each distinct name is
+// created once and every occurrence gets its outcome. When
+// auto.create.topics.enable is off every result is ErrAutoCreateDisabled.
+// ErrTopicExists means another request created the topic first.
+func (s *Service) AutoCreate(ctx context.Context, names []string) ([]TopicResult, error) {
+	if !s.cfg.AutoCreateTopics {
+		out := make([]TopicResult, len(names))
+		for i, n := range names {
+			out[i] = failed(n, errorf(ErrAutoCreateDisabled, "Topic '%s' does not exist and auto topic creation is disabled.", n))
+		}
+		return out, nil
+	}
+	first := make(map[string]int, len(names))
+	var specs []CreateSpec
+	for _, n := range names {
+		if _, ok := first[n]; !ok {
+			first[n] = len(specs)
+			specs = append(specs, CreateSpec{Name: n, NumPartitions: -1, ReplicationFactor: -1})
+		}
+	}
+	res, err := s.Create(ctx, specs, CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TopicResult, len(names))
+	for i, n := range names {
+		out[i] = res[first[n]]
+	}
+	return out, nil
+}
+
+// createInput is everything planCreate needs: the request, the brokers of a
+// linearizable read and the broker defaults.
+type createInput struct {
+	specs          []CreateSpec
+	brokers        []*Broker // all registered brokers
+	start          int       // placement offset (partitions in the cluster)
+	numPartitions  int32
+	defaultRF      int16
+	maxPartitions  int
+	nowMs          int64
+	newID          func() TopicID
+	validateOnly   bool
+	internalTopics bool
+}
+
+// createPlan is a planned CreateTopics request.
+type createPlan struct {
+	results []TopicResult // final for failed specs; the would-be outcome for the others
+	batch   statemachine.Batch
+	at      []int // index in batch.Cmds of spec i's CreateTopic, -1 if not proposed
+}
+
+// validCreate is a spec that passed validation.
+type validCreate struct {
+	partitions int32
+	rf         int16
+	assign     [][]int32 // nil: automatic placement
+	configs    []ConfigEntry
+}
+
+// planCreate validates specs, resolves defaults, places replicas and builds
+// the one batch of the request: per valid topic, a CreateTopic followed by
+// AssignReplicas, SetLeader and SetISR for each partition. It is pure but
+// for calling newID once per proposed topic.
+func planCreate(in createInput) createPlan {
+	p := createPlan{results: make([]TopicResult, len(in.specs)), at: make([]int, len(in.specs))}
+	names := make([]string, len(in.specs))
+	for i, sp := range in.specs {
+		names[i] = sp.Name
+	}
+	dup := duplicates(names)
+	registered := registeredSet(in.brokers)
+	live := liveCount(in.brokers)
+
+	valid := make([]*validCreate, len(in.specs))
+	total := 0
+	for i, sp := range in.specs {
+		p.at[i] = -1
+		if dup[i] {
+			p.results[i] = failed(sp.Name, errorf(ErrDuplicateTopic, "Topic '%s' appears more than once in the request.", sp.Name))
+			continue
+		}
+		v, err := validateCreate(sp, in, registered, live)
+		if err != nil {
+			p.results[i] = failed(sp.Name, err)
+			continue
+		}
+		valid[i] = v
+		total += int(v.partitions)
+	}
+	if total > in.maxPartitions {
+		for i, v := range valid {
+			if v != nil {
+				valid[i] = nil
+				p.results[i] = failed(in.specs[i].Name, errorf(ErrPolicyViolation,
+					"The request would create %d partitions, more than the limit of %d per request.", total, in.maxPartitions))
+			}
+		}
+	}
+
+	ring := placementRing(in.brokers)
+	c := in.start
+	for i, v := range valid {
+		if v == nil {
+			continue
+		}
+		sp := in.specs[i]
+		var id TopicID
+		if !in.validateOnly {
+			id = in.newID()
+		}
+		p.at[i] = len(p.batch.Cmds)
+		p.batch.Cmds = append(p.batch.Cmds, statemachine.CreateTopic{
+			Name:           sp.Name,
+			ID:             id,
+			PartitionCount: v.partitions,
+			Internal:       in.internalTopics,
+			CreatedMs:      in.nowMs,
+			Configs:        v.configs,
+		})
+		for part := int32(0); part < v.partitions; part++ {
+			var replicas []int32
+			if v.assign != nil {
+				replicas = v.assign[part]
+			} else {
+				replicas = placeReplicas(ring, int(v.rf), c)
+				c++
+			}
+			p.batch.Cmds = append(p.batch.Cmds, partitionCmds(id, part, replicas)...)
+		}
+		p.results[i] = TopicResult{
+			Name:              sp.Name,
+			ID:                id,
+			NumPartitions:     v.partitions,
+			ReplicationFactor: v.rf,
+			Configs:           resolveTopicConfigs(v.configs),
+		}
+	}
+	if in.validateOnly {
+		p.batch.Cmds = nil
+		for i := range p.at {
+			p.at[i] = -1
+		}
+	}
+	return p
+}
+
+// validateCreate validates one spec (name, partitions and replication
+// factor or manual assignment, configs) and resolves its defaults.
+func validateCreate(sp CreateSpec, in createInput, registered map[int32]bool, live int) (*validCreate, error) {
+	if err := validateName(sp.Name); err != nil {
+		return nil, err
+	}
+	v := &validCreate{}
+	if len(sp.Assignment) > 0 {
+		if sp.NumPartitions != -1 || sp.ReplicationFactor != -1 {
+			return nil, errorf(ErrInvalidRequest, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.")
+		}
+		assign, err := orderAssignment(sp.Assignment, sp.PartitionIndexes)
+		if err != nil {
+			return nil, err
+		}
+		rf, err := validateAssignment(assign, 0, registered)
+		if err != nil {
+			return nil, err
+		}
+		v.assign, v.partitions, v.rf = assign, int32(len(assign)), int16(rf)
+	} else {
+		n, err := resolvePartitions(sp.NumPartitions, in.numPartitions)
+		if err != nil {
+			return nil, err
+		}
+		rf, err := resolveRF(sp.ReplicationFactor, in.defaultRF, live)
+		if err != nil {
+			return nil, err
+		}
+		v.partitions, v.rf = n, rf
+	}
+	cfgs, err := resolveCreateConfigs(sp.Configs)
+	if err != nil {
+		return nil, err
+	}
+	v.configs = cfgs
+	return v, nil
+}
+
+// applyCreateResult turns the proposal's codes into the plan's results.
+func (s *Service) applyCreateResult(p createPlan, res statemachine.Result) {
+	for i, at := range p.at {
+		if at < 0 {
+			continue
+		}
+		r := &p.results[i]
+		ct := p.batch.Cmds[at].(statemachine.CreateTopic)
+		switch code := res.Codes[at]; code {
+		case statemachine.CodeOK:
+			end := at + 1 + 3*int(ct.PartitionCount)
+			if err := s.partitionOutcome(r.Name, 0, res.Codes[at+1:end]); err != nil {
+				*r = failed(r.Name, err)
+				continue
+			}
+			s.log.Info().Str("topic", r.Name).Str("id", FormatTopicID(ct.ID)).Int32("partitions", ct.PartitionCount).Msg("topic created")
+		case statemachine.CodeTopicExists:
+			*r = failed(r.Name, errorf(ErrTopicExists, "Topic '%s' already exists.", r.Name))
+		default:
+			*r = failed(r.Name, errorf(ErrInvalidRequest, "Creating topic '%s' failed in the metadata shard (code %d).", r.Name, code))
+		}
+	}
+}
+
+// partitionOutcome checks the codes of the partition commands of a topic
+// whose topic-level command succeeded. CodeConditionFailed is tolerated (a
+// SetISR re-applied after the leader moved on, when a create was retried);
+// any other failure means the topic is broken and is reported.
+func (s *Service) partitionOutcome(topic string, first int32, codes []statemachine.Code) error {
+	for j, code := range codes {
+		part := first + int32(j/3)
+		switch code {
+		case statemachine.CodeOK:
+		case statemachine.CodeConditionFailed:
+			s.log.Warn().Str("topic", topic).Int32("partition", part).Msg("partition command condition failed (retried proposal?)")
+		default:
+			s.log.Error().Str("topic", topic).Int32("partition", part).Uint8("code", uint8(code)).Msg("partition command failed")
+			return errorf(ErrInvalidRequest, "Partition %d of topic '%s' failed in the metadata shard (code %d).", part, topic, code)
+		}
+	}
+	return nil
+}

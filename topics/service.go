@@ -1,0 +1,170 @@
+// Package topics is the only writer of topic metadata: CreateTopics,
+// auto-creation, CreatePartitions, DeleteTopics and (Incremental)AlterConfigs
+// all go through Service. Each request is validated, placed and planned by
+// pure functions (plan*), and becomes exactly one Raft proposal: a
+// statemachine.Batch carrying every topic- and partition-level command.
+// Existence is checked inside apply, never on local state (STYLE §2, §9).
+//
+// Service has no mutable state after New and is safe for concurrent use.
+package topics
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/skiff-broker/skiff/node"
+	"github.com/skiff-broker/skiff/statemachine"
+)
+
+// Store is the metadata shard as the service sees it; *node.Node implements
+// it.
+type Store interface {
+	// Propose encodes cmd, proposes it to the metadata shard (one proposal),
+	// waits until it is applied and returns the decoded result. kind labels
+	// the proposal metric ("create_topics", "delete_topics",
+	// "create_partitions", "alter_configs").
+	// Errors wrap node.ErrNotReady (not committed), node.ErrTimeout (outcome
+	// unknown) or node.ErrClosed.
+	Propose(ctx context.Context, kind string, cmd statemachine.Command) (statemachine.Result, error)
+	// Read is a linearizable read (SyncRead) of the metadata shard; q is one
+	// of the statemachine Query* types.
+	Read(ctx context.Context, q any) (any, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	Store                    Store
+	AutoCreateTopics         bool  // auto.create.topics.enable, default true
+	DefaultPartitions        int32 // num.partitions, default 1
+	DefaultReplicationFactor int16 // default.replication.factor; 0 = min(3, live brokers) (default 0)
+	MaxPartitionsPerRequest  int   // above this a request's topics get ErrPolicyViolation; default 100000
+
+	Now    func() time.Time // default time.Now
+	NewID  func() TopicID   // default crypto/rand UUID v4
+	Logger zerolog.Logger
+}
+
+// DefaultConfig returns the defaults (Store must still be set).
+func DefaultConfig() Config {
+	return Config{
+		AutoCreateTopics:         true,
+		DefaultPartitions:        1,
+		DefaultReplicationFactor: 0,
+		MaxPartitionsPerRequest:  100000,
+		Now:                      time.Now,
+		NewID:                    NewTopicID,
+		Logger:                   zerolog.Nop(),
+	}
+}
+
+// Validate checks c.
+func (c Config) Validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("topics: config: Store is required")
+	case c.DefaultPartitions < 1:
+		return fmt.Errorf("topics: config: DefaultPartitions must be at least 1, got %d", c.DefaultPartitions)
+	case c.DefaultReplicationFactor < 0:
+		return fmt.Errorf("topics: config: DefaultReplicationFactor must be 0 (auto) or positive, got %d", c.DefaultReplicationFactor)
+	case c.DefaultReplicationFactor > maxReplicas:
+		return fmt.Errorf("topics: config: DefaultReplicationFactor must be at most %d, got %d", maxReplicas, c.DefaultReplicationFactor)
+	case c.MaxPartitionsPerRequest < 1:
+		return fmt.Errorf("topics: config: MaxPartitionsPerRequest must be at least 1, got %d", c.MaxPartitionsPerRequest)
+	}
+	return nil
+}
+
+// Service creates, alters and deletes topics through the metadata shard.
+type Service struct {
+	cfg Config
+	log zerolog.Logger
+}
+
+// New returns a Service. Nil Now and NewID take their defaults.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = NewTopicID
+	}
+	return &Service{cfg: cfg, log: cfg.Logger.With().Str("component", "topics").Logger()}, nil
+}
+
+// Describe returns the metadata view q asks for, from one linearizable read.
+func (s *Service) Describe(ctx context.Context, q Query) (*View, error) {
+	return s.read(ctx, "describe", q)
+}
+
+// read does one linearizable QueryTopics read.
+func (s *Service) read(ctx context.Context, what string, q statemachine.QueryTopics) (*View, error) {
+	v, err := s.cfg.Store.Read(ctx, q)
+	if err != nil {
+		return nil, wrapStoreError(what, err)
+	}
+	view, ok := v.(*View)
+	if !ok || view == nil {
+		return nil, fmt.Errorf("topics: %s: read returned %T, want *statemachine.View", what, v)
+	}
+	return view, nil
+}
+
+// propose sends batch as one proposal. With idempotent set, a proposal
+// whose outcome is unknown (node.ErrTimeout) is proposed again, the same
+// bytes, until it succeeds or ctx ends; only idempotent batches may be
+// retried (same-ID creates, config writes).
+func (s *Service) propose(ctx context.Context, kind string, batch statemachine.Batch, idempotent bool) (statemachine.Result, error) {
+	backoff := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		res, err := s.cfg.Store.Propose(ctx, kind, batch)
+		if err == nil {
+			if len(res.Codes) != len(batch.Cmds) {
+				return res, fmt.Errorf("topics: %s: result has %d codes for %d commands", kind, len(res.Codes), len(batch.Cmds))
+			}
+			return res, nil
+		}
+		if !idempotent || !errors.Is(err, node.ErrTimeout) || ctx.Err() != nil {
+			return res, wrapStoreError(kind, err)
+		}
+		s.log.Warn().Err(err).Str("kind", kind).Int("attempt", attempt).Msg("proposal outcome unknown; proposing again")
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return res, wrapStoreError(kind, err)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+// NewTopicID returns a random (version 4) topic UUID that, like Kafka's
+// Uuid.randomUuid, is never zero, never Kafka's metadata topic ID (0...01)
+// and whose base64 form does not start with '-'.
+func NewTopicID() TopicID {
+	for {
+		var id TopicID
+		if _, err := rand.Read(id[:]); err != nil {
+			panic("topics: crypto/rand: " + err.Error())
+		}
+		id[6] = id[6]&0x0f | 0x40
+		id[8] = id[8]&0x3f | 0x80
+		if base64.RawURLEncoding.EncodeToString(id[:1])[0] != '-' {
+			return id
+		}
+	}
+}
+
+// failed returns a result for name with err and Kafka's -1 counts.
+func failed(name string, err error) TopicResult {
+	return TopicResult{Name: name, Err: err, NumPartitions: -1, ReplicationFactor: -1}
+}
