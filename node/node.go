@@ -213,4 +213,3 @@ func (n *Node) Members(ctx context.Context) (map[uint64]string, error) {
 	})
 	return out, err
 }
-
