@@ -181,7 +181,7 @@ func (n *Node) Close() {
 // AddMember adds a node to the metadata shard so that it can start with
 // Join. Retries until ctx ends.
 func (n *Node) AddMember(ctx context.Context, id uint64, raftAddr string) error {
-	return n.retry(ctx, func(ctx context.Context) error {
+	return n.retry(ctx, true, func(ctx context.Context) error {
 		m, err := n.nh.SyncGetShardMembership(ctx, MetadataShardID)
 		if err != nil {
 			return err
@@ -203,7 +203,7 @@ func (n *Node) AddMember(ctx context.Context, id uint64, raftAddr string) error 
 // through a linearizable read.
 func (n *Node) Members(ctx context.Context) (map[uint64]string, error) {
 	var out map[uint64]string
-	err := n.retry(ctx, func(ctx context.Context) error {
+	err := n.retry(ctx, true, func(ctx context.Context) error {
 		m, err := n.nh.SyncGetShardMembership(ctx, MetadataShardID)
 		if err != nil {
 			return err

@@ -18,7 +18,7 @@ func (n *Node) Propose(ctx context.Context, kind string, cmd statemachine.Comman
 	sess := n.nh.GetNoOPSession(MetadataShardID)
 	var res statemachine.Result
 	start := time.Now()
-	err := n.retry(ctx, func(ctx context.Context) error {
+	err := n.retry(ctx, false, func(ctx context.Context) error {
 		r, err := n.nh.SyncPropose(ctx, sess, data)
 		if err != nil {
 			return err
@@ -44,7 +44,7 @@ func (n *Node) Propose(ctx context.Context, kind string, cmd statemachine.Comman
 func (n *Node) Read(ctx context.Context, q any) (any, error) {
 	var out any
 	start := time.Now()
-	err := n.retry(ctx, func(ctx context.Context) error {
+	err := n.retry(ctx, true, func(ctx context.Context) error {
 		v, err := n.nh.SyncRead(ctx, MetadataShardID, q)
 		if err != nil {
 			return err

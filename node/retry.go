@@ -12,11 +12,23 @@ import (
 // requires one.
 const defaultTimeout = 10 * time.Second
 
-// retry runs f until it succeeds, fails permanently or ctx ends. Temporary
-// Dragonboat errors (no leader yet, busy, dropped) are retried with back-off
-// (dragonboat#266). The final error is mapped to ErrNotReady, ErrTimeout or
-// ErrClosed.
-func (n *Node) retry(ctx context.Context, f func(context.Context) error) error {
+// attemptTimeout bounds one Dragonboat call. A request forwarded to a leader
+// that has just died is lost without an error and would otherwise wait for
+// the caller's whole deadline; three election timeouts leave time to notice
+// the failure and elect a new leader.
+func (n *Node) attemptTimeout() time.Duration {
+	d := 3 * time.Duration(n.cfg.RTTMillisecond*n.cfg.ElectionRTT) * time.Millisecond
+	return max(d, 500*time.Millisecond)
+}
+
+// retry runs f until it succeeds, fails permanently or ctx ends, each
+// attempt with at most attemptTimeout. Errors after which the request
+// certainly did not take effect (no leader yet, busy, dropped) are retried
+// with back-off (dragonboat#266). An attempt that times out is retried only
+// when safe is set: for a proposal the outcome is then unknown, so Propose
+// returns ErrTimeout and leaves the decision to the caller. The final error
+// is mapped to ErrNotReady, ErrTimeout or ErrClosed.
+func (n *Node) retry(ctx context.Context, safe bool, f func(context.Context) error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
@@ -25,12 +37,20 @@ func (n *Node) retry(ctx context.Context, f func(context.Context) error) error {
 	backoff := time.Millisecond
 	var last error
 	for {
-		err := f(ctx)
+		actx, cancel := context.WithTimeout(ctx, n.attemptTimeout())
+		err := f(actx)
+		cancel()
 		if err == nil {
 			return nil
 		}
 		last = err
-		if !isRetriable(err) {
+		timedOut := errors.Is(err, dragonboat.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
+		switch {
+		case timedOut && ctx.Err() == nil:
+			if !safe {
+				return ErrTimeout
+			}
+		case !isRetriable(err):
 			return mapError(err)
 		}
 		t := time.NewTimer(backoff)
@@ -51,7 +71,7 @@ func (n *Node) retry(ctx context.Context, f func(context.Context) error) error {
 
 // isRetriable reports errors after which the request certainly did not take
 // effect, so that running it again is safe. ErrTimeout is not one of them:
-// the proposal may still commit (notes-dragonboat.md §1.6).
+// a proposal may still commit (notes-dragonboat.md §1.6).
 func isRetriable(err error) bool {
 	return errors.Is(err, dragonboat.ErrSystemBusy) ||
 		errors.Is(err, dragonboat.ErrShardNotReady) ||
@@ -68,7 +88,7 @@ func mapError(err error) error {
 		return ErrTimeout
 	case errors.Is(err, dragonboat.ErrShardNotReady), errors.Is(err, dragonboat.ErrSystemBusy),
 		errors.Is(err, dragonboat.ErrShardNotFound), errors.Is(err, dragonboat.ErrAborted),
-		errors.Is(err, dragonboat.ErrRejected):
+		errors.Is(err, dragonboat.ErrRejected), errors.Is(err, dragonboat.ErrShardNotInitialized):
 		return ErrNotReady
 	}
 	return err

@@ -15,8 +15,11 @@ import (
 // allows deleting __consumer_offsets too; the group coordinator re-creates
 // it).
 //
-// Deletion is not idempotent (a second delete reports an unknown topic), so
-// an unknown outcome (ErrTimeout) is returned, not retried.
+// Names found by the read are deleted by name and ID, which makes the batch
+// safe to propose again after an unknown outcome (ErrTimeout): when a
+// re-proposal finds the topic with that ID gone, the earlier attempt
+// deleted it, and the result is success. Names not found are still proposed
+// by name alone, so apply decides their existence.
 func (s *Service) Delete(ctx context.Context, specs []DeleteSpec) ([]TopicResult, error) {
 	if len(specs) == 0 {
 		return nil, nil
@@ -37,7 +40,7 @@ func (s *Service) Delete(ctx context.Context, specs []DeleteSpec) ([]TopicResult
 	if len(p.batch.Cmds) == 0 {
 		return p.results, nil
 	}
-	res, err := s.propose(ctx, "delete_topics", p.batch, false)
+	res, attempts, err := s.proposeCounted(ctx, "delete_topics", p.batch, true)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +53,10 @@ func (s *Service) Delete(ctx context.Context, specs []DeleteSpec) ([]TopicResult
 		case statemachine.CodeOK:
 			s.log.Info().Str("topic", r.Name).Msg("topic deleted")
 		case statemachine.CodeUnknownTopic, statemachine.CodeConditionFailed:
+			if attempts > 1 && !p.batch.Cmds[at].(statemachine.DeleteTopic).ID.IsZero() {
+				s.log.Info().Str("topic", r.Name).Msg("topic deleted (by an earlier attempt of this request)")
+				continue
+			}
 			*r = unknownTopic(specs[i], r.Name)
 		default:
 			*r = failed(r.Name, errorf(ErrInvalidRequest, "Deleting topic '%s' failed in the metadata shard (code %d).", r.Name, code))
@@ -105,11 +112,14 @@ func planDelete(specs []DeleteSpec, view *View) deletePlan {
 		case name == "":
 			p.results[i] = unknownTopic(sp, "")
 		default:
-			cmd := statemachine.DeleteTopic{Name: name, ID: sp.ID}
 			id := sp.ID
 			if t := byName[name]; id.IsZero() && t != nil {
 				id = t.ID
 			}
+			// With the ID the command deletes exactly the topic that was
+			// read, so proposing it again after an unknown outcome cannot
+			// delete a re-created topic of the same name.
+			cmd := statemachine.DeleteTopic{Name: name, ID: id}
 			p.at[i] = len(p.batch.Cmds)
 			p.batch.Cmds = append(p.batch.Cmds, cmd)
 			p.results[i] = TopicResult{Name: name, ID: id}

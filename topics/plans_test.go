@@ -139,7 +139,7 @@ func TestTopicsPlanDelete(t *testing.T) {
 	}
 
 	p = planDelete([]DeleteSpec{{Name: "a"}}, view)
-	if p.results[0].ID != (TopicID{1}) || p.batch.Cmds[0] != (statemachine.DeleteTopic{Name: "a"}) {
+	if p.results[0].ID != (TopicID{1}) || p.batch.Cmds[0] != (statemachine.DeleteTopic{Name: "a", ID: TopicID{1}}) {
 		t.Errorf("delete by name: %+v %#v", p.results[0], p.batch.Cmds[0])
 	}
 }

@@ -123,24 +123,31 @@ func (s *Service) read(ctx context.Context, what string, q statemachine.QueryTop
 // bytes, until it succeeds or ctx ends; only idempotent batches may be
 // retried (same-ID creates, config writes).
 func (s *Service) propose(ctx context.Context, kind string, batch statemachine.Batch, idempotent bool) (statemachine.Result, error) {
+	res, _, err := s.proposeCounted(ctx, kind, batch, idempotent)
+	return res, err
+}
+
+// proposeCounted is propose that also reports how many times the batch was
+// proposed (more than once only after unknown outcomes).
+func (s *Service) proposeCounted(ctx context.Context, kind string, batch statemachine.Batch, idempotent bool) (statemachine.Result, int, error) {
 	backoff := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		res, err := s.cfg.Store.Propose(ctx, kind, batch)
 		if err == nil {
 			if len(res.Codes) != len(batch.Cmds) {
-				return res, fmt.Errorf("topics: %s: result has %d codes for %d commands", kind, len(res.Codes), len(batch.Cmds))
+				return res, attempt, fmt.Errorf("topics: %s: result has %d codes for %d commands", kind, len(res.Codes), len(batch.Cmds))
 			}
-			return res, nil
+			return res, attempt, nil
 		}
 		if !idempotent || !errors.Is(err, node.ErrTimeout) || ctx.Err() != nil {
-			return res, wrapStoreError(kind, err)
+			return res, attempt, wrapStoreError(kind, err)
 		}
 		s.log.Warn().Err(err).Str("kind", kind).Int("attempt", attempt).Msg("proposal outcome unknown; proposing again")
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return res, wrapStoreError(kind, err)
+			return res, attempt, wrapStoreError(kind, err)
 		case <-t.C:
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)

@@ -1,0 +1,182 @@
+// Package broker wires one Skiff broker together: the node (NodeHost and
+// metadata shard), the topics service, the Kafka listener and the HTTP
+// listener. cmd/skiff maps flags onto its Config; tests and the bench start
+// whole clusters with it.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+
+	"github.com/skiff-broker/skiff/kafka"
+	"github.com/skiff-broker/skiff/node"
+	"github.com/skiff-broker/skiff/topics"
+)
+
+// Config configures a broker.
+type Config struct {
+	Node   node.Config   // Node.KafkaAddr is the advertised address; filled from the listener when empty
+	Topics topics.Config // Topics.Store is set by Start
+
+	KafkaAddr       string // Kafka listen address
+	HTTPAddr        string // HTTP listen address ("" disables HTTP)
+	MaxRequestBytes int32  // socket.request.max.bytes
+	ClusterID       string
+
+	// Listeners, when set, are used instead of listening on the addresses.
+	KafkaListener net.Listener
+	HTTPListener  net.Listener
+
+	Logger  zerolog.Logger
+	Metrics *metrics.Set
+}
+
+// DefaultClusterID is the Kafka cluster ID reported by Metadata and
+// DescribeCluster.
+const DefaultClusterID = "skiff-cluster-0000000001"
+
+// Broker is a running broker.
+type Broker struct {
+	cfg    Config
+	log    zerolog.Logger
+	node   *node.Node
+	topics *topics.Service
+	kafka  *kafka.Server
+	httpd  *http.Server
+
+	kafkaLn net.Listener
+	httpLn  net.Listener
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+// Start starts a broker. On error everything started so far is stopped.
+func Start(cfg Config) (_ *Broker, err error) {
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.NewSet()
+	}
+	if cfg.ClusterID == "" {
+		cfg.ClusterID = DefaultClusterID
+	}
+	if cfg.MaxRequestBytes == 0 {
+		cfg.MaxRequestBytes = 100 << 20
+	}
+	b := &Broker{cfg: cfg, log: cfg.Logger.With().Str("component", "broker").Logger()}
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
+
+	b.kafkaLn = cfg.KafkaListener
+	if b.kafkaLn == nil {
+		if b.kafkaLn, err = net.Listen("tcp", cfg.KafkaAddr); err != nil {
+			return nil, fmt.Errorf("kafka listener: %w", err)
+		}
+	}
+	if cfg.Node.KafkaAddr == "" {
+		cfg.Node.KafkaAddr = b.kafkaLn.Addr().String()
+	}
+	cfg.Node.Metrics = cfg.Metrics
+	cfg.Node.Logger = cfg.Logger
+	if b.node, err = node.Start(cfg.Node); err != nil {
+		return nil, err
+	}
+
+	cfg.Topics.Store = b.node
+	cfg.Topics.Logger = cfg.Logger.With().Str("component", "topics").Logger()
+	if b.topics, err = topics.New(cfg.Topics); err != nil {
+		return nil, err
+	}
+	b.kafka, err = kafka.NewServer(kafka.Config{
+		NodeID:          b.node.ID(),
+		ClusterID:       cfg.ClusterID,
+		Topics:          b.topics,
+		Cluster:         b.node,
+		AutoCreate:      cfg.Topics.AutoCreateTopics,
+		MaxRequestBytes: cfg.MaxRequestBytes,
+		Logger:          cfg.Logger.With().Str("component", "kafka").Logger(),
+		Metrics:         cfg.Metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.goServe("kafka", func() error { return b.kafka.Serve(b.kafkaLn) })
+
+	b.httpLn = cfg.HTTPListener
+	if b.httpLn == nil && cfg.HTTPAddr != "" {
+		if b.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("http listener: %w", err)
+		}
+	}
+	if b.httpLn != nil {
+		b.httpd = &http.Server{Handler: b.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+		b.goServe("http", func() error {
+			if err := b.httpd.Serve(b.httpLn); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	b.log.Info().Str("kafka", b.kafkaLn.Addr().String()).Str("advertised", cfg.Node.KafkaAddr).
+		Str("raft", cfg.Node.RaftAddr).Str("http", b.HTTPAddr()).Msg("broker started")
+	return b, nil
+}
+
+func (b *Broker) goServe(name string, f func() error) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		if err := f(); err != nil {
+			b.log.Error().Err(err).Str("listener", name).Msg("listener stopped")
+		}
+	}()
+}
+
+// Node returns the broker's node.
+func (b *Broker) Node() *node.Node { return b.node }
+
+// Topics returns the broker's topics service.
+func (b *Broker) Topics() *topics.Service { return b.topics }
+
+// KafkaAddr is the address the Kafka listener is bound to.
+func (b *Broker) KafkaAddr() string { return b.kafkaLn.Addr().String() }
+
+// HTTPAddr is the address the HTTP listener is bound to, or "".
+func (b *Broker) HTTPAddr() string {
+	if b.httpLn == nil {
+		return ""
+	}
+	return b.httpLn.Addr().String()
+}
+
+// Close stops accepting, closes connections and stops the node. Safe to call
+// more than once.
+func (b *Broker) Close() {
+	b.once.Do(func() {
+		if b.httpd != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = b.httpd.Shutdown(ctx)
+			cancel()
+		} else if b.httpLn != nil {
+			b.httpLn.Close()
+		}
+		if b.kafka != nil {
+			_ = b.kafka.Close()
+		} else if b.kafkaLn != nil {
+			b.kafkaLn.Close()
+		}
+		b.wg.Wait()
+		if b.node != nil {
+			b.node.Close()
+		}
+	})
+}

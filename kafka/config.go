@@ -1,0 +1,79 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+
+	"github.com/skiff-broker/skiff/topics"
+)
+
+// TopicService is what the Kafka front needs from topics.Service. Every
+// mutation goes through it (STYLE §9: one funnel).
+type TopicService interface {
+	Create(ctx context.Context, specs []topics.CreateSpec, opts topics.CreateOptions) ([]topics.TopicResult, error)
+	AutoCreate(ctx context.Context, names []string) ([]topics.TopicResult, error)
+	Delete(ctx context.Context, specs []topics.DeleteSpec) ([]topics.TopicResult, error)
+	CreatePartitions(ctx context.Context, specs []topics.PartitionsSpec, validateOnly bool) ([]topics.TopicResult, error)
+	AlterConfigs(ctx context.Context, specs []topics.AlterSpec, validateOnly bool) ([]topics.TopicResult, error)
+	// Describe is one linearizable read of brokers and topics.
+	Describe(ctx context.Context, q topics.Query) (*topics.View, error)
+	TopicConfigs(t *topics.Topic) []topics.ResolvedConfig
+	BrokerConfigs() []topics.ResolvedConfig
+}
+
+// ClusterInfo reports cluster-level facts that are not part of a View.
+type ClusterInfo interface {
+	// ControllerID is the broker ID of the metadata Raft leader, -1 if
+	// unknown.
+	ControllerID() int32
+}
+
+// DefaultMaxRequestBytes is Kafka's socket.request.max.bytes default.
+const DefaultMaxRequestBytes int32 = 100 << 20
+
+// Config configures a Server.
+type Config struct {
+	NodeID          int32
+	ClusterID       string
+	Topics          TopicService
+	Cluster         ClusterInfo
+	AutoCreate      bool  // mirror of auto.create.topics.enable, for Metadata
+	MaxRequestBytes int32 // socket.request.max.bytes; 0 means the default
+	Logger          zerolog.Logger
+	Metrics         *metrics.Set // one per node; never the global set
+}
+
+// DefaultConfig returns a Config with Kafka's defaults. The caller fills in
+// NodeID, ClusterID, Topics, Cluster and Metrics.
+func DefaultConfig() Config {
+	return Config{
+		AutoCreate:      true,
+		MaxRequestBytes: DefaultMaxRequestBytes,
+		Logger:          zerolog.Nop(),
+	}
+}
+
+// Validate checks the config and fills zero values with defaults.
+func (c *Config) Validate() error {
+	switch {
+	case c.NodeID < 0:
+		return errors.New("kafka: NodeID must be >= 0")
+	case c.ClusterID == "":
+		return errors.New("kafka: ClusterID is required")
+	case c.Topics == nil:
+		return errors.New("kafka: Topics is required")
+	case c.Cluster == nil:
+		return errors.New("kafka: Cluster is required")
+	case c.Metrics == nil:
+		return errors.New("kafka: Metrics is required (one set per node)")
+	case c.MaxRequestBytes < 0:
+		return errors.New("kafka: MaxRequestBytes must be >= 0")
+	}
+	if c.MaxRequestBytes == 0 {
+		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+package kafka
+
+import (
+	"context"
+	"time"
+)
+
+const (
+	// readTimeout bounds requests without a timeout field (Metadata,
+	// DescribeConfigs, DescribeCluster, AlterConfigs), including a
+	// Metadata auto-creation. It stays below kgo's default
+	// RequestTimeoutOverhead (10s), so the client gets our answer rather
+	// than its own timeout.
+	readTimeout = 8 * time.Second
+	// defaultAdminTimeout replaces a TimeoutMillis <= 0. Kafka reads 0 as
+	// "do not wait for completion", but Skiff always answers after the
+	// commit (DESIGN §4); clients wait TimeoutMillis plus their overhead,
+	// so the default matches readTimeout.
+	defaultAdminTimeout = readTimeout
+	// maxAdminTimeout caps a client's TimeoutMillis.
+	maxAdminTimeout = 2 * time.Minute
+)
+
+// adminContext derives a handler context from a request's TimeoutMillis.
+func adminContext(parent context.Context, timeoutMillis int32) (context.Context, context.CancelFunc) {
+	d := defaultAdminTimeout
+	if timeoutMillis > 0 {
+		d = min(time.Duration(timeoutMillis)*time.Millisecond, maxAdminTimeout)
+	}
+	return context.WithTimeout(parent, d)
+}
+
+// readContext is the context for requests without a timeout field.
+func readContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, readTimeout)
+}

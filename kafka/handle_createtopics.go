@@ -1,0 +1,123 @@
+package kafka
+
+// CreateTopics: v0-7
+//
+// Behavior:
+//   - The whole request is one TopicService.Create call (one Raft proposal),
+//     with a deadline from TimeoutMillis (deadline.go). The answer comes
+//     after the commit, when every partition has a leader (DESIGN §4).
+//   - Manual assignments are put in partition order here; a gap, a duplicate
+//     partition or an assignment next to NumPartitions/ReplicationFactor is
+//     rejected for that topic alone.
+//   - Per-topic errors map through errors.go; a whole-request failure gives
+//     every topic the same retriable code (NOT_CONTROLLER when nothing was
+//     written, REQUEST_TIMED_OUT when the outcome is unknown).
+//
+// Version notes:
+//   - v1: ValidateOnly, ErrorMessage; v2: ThrottleMillis
+//   - v4: NumPartitions/ReplicationFactor may be -1 (broker defaults)
+//   - v5: flexible; NumPartitions, ReplicationFactor and Configs in the
+//     response; v7: TopicID
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/skiff-broker/skiff/topics"
+)
+
+func init() { register(kmsg.CreateTopics, 0, 7, (*Server).handleCreateTopics) }
+
+func (s *Server) handleCreateTopics(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.CreateTopicsRequest)
+	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	ctx, cancel := adminContext(ctx, req.TimeoutMillis)
+	defer cancel()
+
+	items := make([]prepared[topics.CreateSpec], len(req.Topics))
+	for i := range req.Topics {
+		spec, err := createSpec(&req.Topics[i])
+		items[i] = prepared[topics.CreateSpec]{spec: spec, name: req.Topics[i].Topic, err: err}
+	}
+	opts := topics.CreateOptions{ValidateOnly: req.ValidateOnly}
+	results := runPrepared(items, func(specs []topics.CreateSpec) ([]topics.TopicResult, error) {
+		return s.cfg.Topics.Create(ctx, specs, opts)
+	})
+
+	resp.Topics = make([]kmsg.CreateTopicsResponseTopic, 0, len(results))
+	for i, r := range results {
+		rt := kmsg.NewCreateTopicsResponseTopic()
+		rt.Topic = req.Topics[i].Topic
+		rt.ErrorCode = s.errCode(kmsg.CreateTopics, r.Err)
+		rt.ErrorMessage = errorMessage(r.Err)
+		if r.Err == nil {
+			rt.TopicID = r.ID
+			rt.NumPartitions = r.NumPartitions
+			rt.ReplicationFactor = r.ReplicationFactor
+			rt.Configs = createTopicConfigs(r.Configs)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
+
+// createSpec converts one request topic, ordering a manual assignment by
+// partition (Kafka's checks and messages).
+func createSpec(rt *kmsg.CreateTopicsRequestTopic) (topics.CreateSpec, error) {
+	spec := topics.CreateSpec{
+		Name:              rt.Topic,
+		NumPartitions:     rt.NumPartitions,
+		ReplicationFactor: rt.ReplicationFactor,
+	}
+	for _, c := range rt.Configs {
+		spec.Configs = append(spec.Configs, topics.ConfigValue{Key: c.Name, Value: c.Value})
+	}
+	if len(rt.ReplicaAssignment) == 0 {
+		return spec, nil
+	}
+	if rt.NumPartitions != -1 || rt.ReplicationFactor != -1 {
+		return spec, invalidRequest("Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.")
+	}
+	n := len(rt.ReplicaAssignment)
+	spec.Assignment = make([][]int32, n)
+	seen := make([]bool, n)
+	for _, a := range rt.ReplicaAssignment {
+		switch {
+		case a.Partition < 0 || int(a.Partition) >= n:
+			return spec, &codeError{kind: topics.ErrInvalidReplicaAssignment,
+				msg: fmt.Sprintf("Partitions should be a consecutive 0-based integer sequence, found partition %d of %d.", a.Partition, n)}
+		case seen[a.Partition]:
+			return spec, &codeError{kind: topics.ErrInvalidReplicaAssignment,
+				msg: fmt.Sprintf("Found multiple manual partition assignments for partition %d.", a.Partition)}
+		}
+		seen[a.Partition] = true
+		spec.Assignment[a.Partition] = a.Replicas
+	}
+	return spec, nil
+}
+
+// createTopicConfigs reports a created topic's configs (v5+).
+func createTopicConfigs(cfgs []topics.ResolvedConfig) []kmsg.CreateTopicsResponseTopicConfig {
+	out := make([]kmsg.CreateTopicsResponseTopicConfig, 0, len(cfgs))
+	for _, rc := range cfgs {
+		c := kmsg.NewCreateTopicsResponseTopicConfig()
+		c.Name = rc.Key
+		c.Value = configValue(rc)
+		c.ReadOnly = rc.ReadOnly
+		c.Source = int8(rc.Source)
+		c.IsSensitive = rc.Sensitive
+		out = append(out, c)
+	}
+	return out
+}
+
+// configValue is a config's wire value: null for sensitive configs.
+func configValue(rc topics.ResolvedConfig) *string {
+	if rc.Sensitive {
+		return nil
+	}
+	v := rc.Value
+	return &v
+}

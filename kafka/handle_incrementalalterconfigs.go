@@ -1,0 +1,76 @@
+package kafka
+
+// IncrementalAlterConfigs: v0-1
+//
+// Behavior:
+//   - TOPIC resources: one TopicService.AlterConfigs call; each key is set,
+//     deleted (back to the default), appended to or subtracted from.
+//     ValidateOnly passes through. An op outside 0-3 is INVALID_REQUEST for
+//     that resource.
+//   - BROKER resources: INVALID_REQUEST "broker configs are read-only".
+//   - Other resource types: INVALID_REQUEST.
+//
+// Version notes:
+//   - v1: flexible
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/skiff-broker/skiff/topics"
+)
+
+func init() {
+	register(kmsg.IncrementalAlterConfigs, 0, 1, (*Server).handleIncrementalAlterConfigs)
+}
+
+func (s *Server) handleIncrementalAlterConfigs(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.IncrementalAlterConfigsRequest)
+	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
+	ctx, cancel := adminContext(ctx, 0)
+	defer cancel()
+
+	items := make([]prepared[topics.AlterSpec], len(req.Resources))
+	for i, r := range req.Resources {
+		it := prepared[topics.AlterSpec]{name: r.ResourceName}
+		switch r.ResourceType {
+		case kmsg.ConfigResourceTypeTopic:
+			it.spec, it.err = incrementalSpec(r)
+		case kmsg.ConfigResourceTypeBroker:
+			it.err = errBrokerConfigsReadOnly
+		default:
+			it.err = unsupportedResource(r.ResourceType)
+		}
+		items[i] = it
+	}
+	results := runPrepared(items, func(specs []topics.AlterSpec) ([]topics.TopicResult, error) {
+		return s.cfg.Topics.AlterConfigs(ctx, specs, req.ValidateOnly)
+	})
+
+	resp.Resources = make([]kmsg.IncrementalAlterConfigsResponseResource, 0, len(results))
+	for i, r := range results {
+		rr := kmsg.NewIncrementalAlterConfigsResponseResource()
+		rr.ResourceType, rr.ResourceName = req.Resources[i].ResourceType, req.Resources[i].ResourceName
+		rr.ErrorCode = s.errCode(kmsg.IncrementalAlterConfigs, r.Err)
+		rr.ErrorMessage = errorMessage(r.Err)
+		resp.Resources = append(resp.Resources, rr)
+	}
+	return resp, nil
+}
+
+// incrementalSpec converts one topic resource.
+func incrementalSpec(r kmsg.IncrementalAlterConfigsRequestResource) (topics.AlterSpec, error) {
+	spec := topics.AlterSpec{Name: r.ResourceName}
+	for _, c := range r.Configs {
+		switch c.Op {
+		case kmsg.IncrementalAlterConfigOpSet, kmsg.IncrementalAlterConfigOpDelete,
+			kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
+		default:
+			return spec, invalidRequest(fmt.Sprintf("Unknown operation %d for config %s", c.Op, c.Name))
+		}
+		spec.Ops = append(spec.Ops, topics.ConfigOp{Key: c.Name, Op: topics.ConfigOpType(c.Op), Value: c.Value})
+	}
+	return spec, nil
+}

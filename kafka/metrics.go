@@ -1,0 +1,70 @@
+package kafka
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// serverMetrics holds the Server's metrics, all registered on the node's own
+// set with GetOrCreate* so that several nodes can share a process (STYLE §6).
+// Labels are part of the name.
+type serverMetrics struct {
+	set  *metrics.Set
+	node string
+	apis map[int16]*apiMetrics
+
+	connsOpened *metrics.Counter
+	connsClosed *metrics.Counter
+}
+
+// apiMetrics are the per-API series.
+type apiMetrics struct {
+	requests *metrics.Counter   // skiff_kafka_requests_total
+	failures *metrics.Counter   // skiff_kafka_request_failures_total: handler errors, connection closed
+	duration *metrics.Histogram // skiff_kafka_request_duration_seconds
+}
+
+func newServerMetrics(set *metrics.Set, node string) *serverMetrics {
+	m := &serverMetrics{
+		set:         set,
+		node:        node,
+		apis:        make(map[int16]*apiMetrics, len(registry)),
+		connsOpened: set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_connections_opened_total{node=%q}`, node)),
+		connsClosed: set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_connections_closed_total{node=%q}`, node)),
+	}
+	for key, e := range registry {
+		labels := fmt.Sprintf(`{api=%q,node=%q}`, e.name, node)
+		m.apis[key] = &apiMetrics{
+			requests: set.GetOrCreateCounter("skiff_kafka_requests_total" + labels),
+			failures: set.GetOrCreateCounter("skiff_kafka_request_failures_total" + labels),
+			duration: set.GetOrCreateHistogram("skiff_kafka_request_duration_seconds" + labels),
+		}
+	}
+	return m
+}
+
+// api returns the series of a registered key.
+func (m *serverMetrics) api(key int16) *apiMetrics { return m.apis[key] }
+
+// protocolError counts a connection closed for breaking the protocol.
+func (m *serverMetrics) protocolError(reason string) {
+	m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_protocol_errors_total{reason=%q,node=%q}`, reason, m.node)).Inc()
+}
+
+// errorCode counts a non-zero error code put in a response.
+func (m *serverMetrics) errorCode(api string, code int16) {
+	if code == 0 {
+		return
+	}
+	name := strconv.Itoa(int(code))
+	var ke *kerr.Error
+	if errors.As(kerr.ErrorForCode(code), &ke) {
+		name = ke.Message
+	}
+	m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_error_codes_total{api=%q,code=%q,node=%q}`,
+		api, name, m.node)).Inc()
+}

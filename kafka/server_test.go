@@ -1,0 +1,249 @@
+package kafka
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// The APIs that must not be advertised until they are implemented.
+var notYet = []kmsg.Key{kmsg.Produce, kmsg.Fetch, kmsg.ListOffsets, kmsg.FindCoordinator,
+	kmsg.JoinGroup, kmsg.Heartbeat, kmsg.SyncGroup, kmsg.OffsetCommit, kmsg.OffsetFetch}
+
+func TestKafkaRegistry(t *testing.T) {
+	want := map[kmsg.Key][2]int16{
+		kmsg.ApiVersions: {0, 4}, kmsg.Metadata: {0, 13}, kmsg.CreateTopics: {0, 7},
+		kmsg.DeleteTopics: {0, 6}, kmsg.CreatePartitions: {0, 3}, kmsg.DescribeCluster: {0, 2},
+		kmsg.DescribeConfigs: {0, 4}, kmsg.AlterConfigs: {0, 2}, kmsg.IncrementalAlterConfigs: {0, 1},
+	}
+	if len(registry) != len(want) {
+		t.Errorf("registry has %d APIs, want %d", len(registry), len(want))
+	}
+	for k, v := range want {
+		e := lookupAPI(k.Int16())
+		if e == nil || e.minV != v[0] || e.maxV != v[1] {
+			t.Errorf("%s: registered %+v, want v%d-v%d", k.Name(), e, v[0], v[1])
+		}
+	}
+	for _, k := range notYet {
+		if lookupAPI(k.Int16()) != nil {
+			t.Errorf("%s registered before it is implemented", k.Name())
+		}
+	}
+	for _, bad := range []func(){
+		func() { register(kmsg.Metadata, 0, 1, (*Server).handleMetadata) }, // duplicate
+		func() { register(kmsg.Produce, 0, 99, (*Server).handleMetadata) }, // beyond kmsg
+		func() { register(kmsg.Produce, 3, 2, (*Server).handleMetadata) },  // empty range
+		func() { register(kmsg.Key(-7), 0, 0, (*Server).handleMetadata) },  // unknown key
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("register did not panic")
+				}
+			}()
+			bad()
+		}()
+	}
+	if lookupAPI(kmsg.Produce.Int16()) != nil {
+		t.Error("a panicking register left an entry behind")
+	}
+}
+
+func TestKafkaApiVersions(t *testing.T) {
+	ts := newTestServer(t, nil)
+	_, adm := ts.clients(t)
+	vs, err := adm.ApiVersions(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bv, ok := vs[testNode]
+	if !ok || bv.Err != nil {
+		t.Fatalf("ApiVersions from node %d: %+v", testNode, bv)
+	}
+	n := 0
+	bv.EachKeySorted(func(key, minV, maxV int16) {
+		n++
+		e := lookupAPI(key)
+		if e == nil || e.minV != minV || e.maxV != maxV {
+			t.Errorf("advertised %s v%d-v%d, registered %+v", kmsg.NameForKey(key), minV, maxV, e)
+		}
+	})
+	if n != len(registry) {
+		t.Errorf("advertised %d APIs, registered %d", n, len(registry))
+	}
+
+	// A version above ours: v0 answer with UNSUPPORTED_VERSION and the list.
+	rc := dialRaw(t, ts.addr)
+	frame := encodeRequest(7, nil, &kmsg.ApiVersionsRequest{Version: 3, ClientSoftwareName: "x", ClientSoftwareVersion: "1"})
+	binary.BigEndian.PutUint16(frame[6:], 99) // version field
+	frame = append(frame, 0xde, 0xad)         // and a body we cannot know
+	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+	rc.write(frame)
+	resp := &kmsg.ApiVersionsResponse{Version: 0}
+	rc.recv(7, resp)
+	if resp.ErrorCode != kerr.UnsupportedVersion.Code || len(resp.ApiKeys) != len(registry) {
+		t.Fatalf("ApiVersions v99: code %d, %d keys", resp.ErrorCode, len(resp.ApiKeys))
+	}
+	// The connection stays usable.
+	resp3 := rc.roundTrip(&kmsg.ApiVersionsRequest{Version: 3, ClientSoftwareName: "x", ClientSoftwareVersion: "1"}).(*kmsg.ApiVersionsResponse)
+	if resp3.ErrorCode != 0 || len(resp3.ApiKeys) != len(registry) {
+		t.Fatalf("ApiVersions v3 after v99: %+v", resp3)
+	}
+}
+
+// Every registered API answers every registered version with a response
+// that decodes at that version.
+func TestKafkaAllVersionsAnswer(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.fake.put("a", false, 1)
+	rc := dialRaw(t, ts.addr)
+	for _, k := range registeredAPIs() {
+		for v := k.MinVersion; v <= k.MaxVersion; v++ {
+			req := kmsg.RequestForKey(k.ApiKey)
+			if d, ok := req.(interface{ Default() }); ok {
+				d.Default()
+			}
+			req.SetVersion(v)
+			resp := rc.roundTrip(req)
+			if resp.GetVersion() != v {
+				t.Errorf("%s v%d answered as v%d", kmsg.NameForKey(k.ApiKey), v, resp.GetVersion())
+			}
+		}
+	}
+}
+
+// Responses on one connection come back in request order, even when
+// requests are pipelined.
+func TestKafkaPipelinedOrder(t *testing.T) {
+	ts := newTestServer(t, nil)
+	rc := dialRaw(t, ts.addr)
+	var buf bytes.Buffer
+	for i := int32(1); i <= 20; i++ {
+		var req kmsg.Request = &kmsg.ApiVersionsRequest{Version: 3, ClientSoftwareName: "x", ClientSoftwareVersion: "1"}
+		if i%2 == 0 {
+			req = &kmsg.MetadataRequest{Version: 12}
+		}
+		buf.Write(encodeRequest(i, nil, req))
+	}
+	rc.write(buf.Bytes())
+	for i := int32(1); i <= 20; i++ {
+		var resp kmsg.Response = &kmsg.ApiVersionsResponse{Version: 3}
+		if i%2 == 0 {
+			resp = &kmsg.MetadataResponse{Version: 12}
+		}
+		rc.recv(i, resp)
+	}
+}
+
+// Protocol violations close that connection only; the server keeps
+// serving others.
+func TestKafkaBadFramesCloseConnection(t *testing.T) {
+	var small int32 = 1 << 10
+	ts := newTestServer(t, func(c *Config) { c.MaxRequestBytes = small })
+	meta := encodeRequest(1, nil, &kmsg.MetadataRequest{Version: 12})
+	sized := func(n int32, body []byte) []byte {
+		return append(binary.BigEndian.AppendUint32(nil, uint32(n)), body...)
+	}
+	unknownKey := bytes.Clone(meta)
+	binary.BigEndian.PutUint16(unknownKey[4:], 9999)
+	produce := bytes.Clone(meta)
+	binary.BigEndian.PutUint16(produce[4:], uint16(kmsg.Produce))
+	badVersion := bytes.Clone(meta)
+	binary.BigEndian.PutUint16(badVersion[6:], 99)
+	truncBody := encodeRequest(1, nil, &kmsg.CreateTopicsRequest{Version: 7, Topics: []kmsg.CreateTopicsRequestTopic{{Topic: "abc"}}})
+	truncBody = truncBody[:len(truncBody)-6]
+	binary.BigEndian.PutUint32(truncBody, uint32(len(truncBody)-4))
+
+	cases := map[string][]byte{
+		"oversize":            sized(small+1, nil),
+		"huge":                sized(0x7fffffff, nil),
+		"negative size":       sized(-1, nil),
+		"empty frame":         sized(0, nil),
+		"short header":        sized(5, []byte{0, 3, 0, 12, 0}),
+		"unknown key":         unknownKey,
+		"unregistered key":    produce,
+		"unsupported version": badVersion,
+		"truncated body":      truncBody,
+		"garbage":             sized(12, []byte{0, 19, 0, 7, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff}),
+	}
+	for name, frame := range cases {
+		t.Run(name, func(t *testing.T) {
+			rc := dialRaw(t, ts.addr)
+			rc.write(frame)
+			rc.expectClosed()
+			// Another connection still works.
+			ok := dialRaw(t, ts.addr)
+			if resp := ok.roundTrip(&kmsg.MetadataRequest{Version: 12}).(*kmsg.MetadataResponse); len(resp.Brokers) != 1 {
+				t.Fatalf("metadata after %s: %d brokers", name, len(resp.Brokers))
+			}
+		})
+	}
+	// A frame cut off by the peer closing is not an error worth more than
+	// a debug line, and does not disturb the server either.
+	rc := dialRaw(t, ts.addr)
+	rc.write(meta[:len(meta)-3])
+	_ = rc.nc.Close()
+
+	var out bytes.Buffer
+	ts.metrics.WritePrometheus(&out)
+	for _, reason := range []string{"frame_size", "unknown_api", "unsupported_version", "truncated", "decode"} {
+		if !strings.Contains(out.String(), `skiff_kafka_protocol_errors_total{reason="`+reason+`",node="1"}`) {
+			t.Errorf("no protocol error counter for %s", reason)
+		}
+	}
+}
+
+// Close cancels handlers that wait on the topic service and returns.
+func TestKafkaCloseCancelsHandlers(t *testing.T) {
+	ts := newTestServer(t, nil)
+	blocked := make(chan struct{})
+	ts.fake.with(func() { ts.fake.block, ts.fake.blocked = true, blocked })
+
+	rc := dialRaw(t, ts.addr)
+	rc.send(&kmsg.CreateTopicsRequest{Version: 7, TimeoutMillis: 60_000,
+		Topics: []kmsg.CreateTopicsRequestTopic{{Topic: "slow", NumPartitions: 1, ReplicationFactor: 1}}})
+	select {
+	case <-blocked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("CreateTopics never reached the topic service")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- ts.s.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return while a handler was blocked")
+	}
+	rc.expectClosed()
+}
+
+func TestKafkaMetrics(t *testing.T) {
+	ts := newTestServer(t, nil)
+	_, adm := ts.clients(t)
+	if _, err := adm.CreateTopic(testCtx(t), 1, 1, nil, "m"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(testCtx(t), 1, 1, nil, "m"); err == nil {
+		t.Fatal("second create succeeded")
+	}
+	var out bytes.Buffer
+	ts.metrics.WritePrometheus(&out)
+	for _, want := range []string{
+		`skiff_kafka_requests_total{api="CreateTopics",node="1"} 2`,
+		`skiff_kafka_error_codes_total{api="CreateTopics",code="TOPIC_ALREADY_EXISTS",node="1"} 1`,
+		`skiff_kafka_request_duration_seconds_bucket{api="CreateTopics",node="1",vmrange=`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
