@@ -64,22 +64,22 @@ type BatchHeader struct {
 }
 
 // Size is the total size of the batch in bytes (End-Start).
-func (h *BatchHeader) Size() int { return h.End - h.Start }
+func (h BatchHeader) Size() int { return h.End - h.Start }
 
 // LastOffset is BaseOffset+LastOffsetDelta.
-func (h *BatchHeader) LastOffset() int64 { return h.BaseOffset + int64(h.LastOffsetDelta) }
+func (h BatchHeader) LastOffset() int64 { return h.BaseOffset + int64(h.LastOffsetDelta) }
 
 // Compression is the compression codec (attribute bits 0-2).
-func (h *BatchHeader) Compression() int { return int(h.Attributes & AttrCompressionMask) }
+func (h BatchHeader) Compression() int { return int(h.Attributes & AttrCompressionMask) }
 
 // IsLogAppendTime reports whether the timestamp type is LogAppendTime.
-func (h *BatchHeader) IsLogAppendTime() bool { return h.Attributes&AttrLogAppendTime != 0 }
+func (h BatchHeader) IsLogAppendTime() bool { return h.Attributes&AttrLogAppendTime != 0 }
 
 // IsTransactional reports the transactional attribute bit.
-func (h *BatchHeader) IsTransactional() bool { return h.Attributes&AttrTransactional != 0 }
+func (h BatchHeader) IsTransactional() bool { return h.Attributes&AttrTransactional != 0 }
 
 // IsControl reports the control-batch attribute bit.
-func (h *BatchHeader) IsControl() bool { return h.Attributes&AttrControl != 0 }
+func (h BatchHeader) IsControl() bool { return h.Attributes&AttrControl != 0 }
 
 // ParseBatches splits b (a Produce request's records field, or the data
 // returned by Log.Read) into v2 record batches, validating each one: the
