@@ -19,7 +19,7 @@ func (n *Node) registerAndHeartbeat(ctx context.Context) {
 	log := n.log.With().Str("component", "liveness").Logger()
 	register := func() bool {
 		cmd := statemachine.RegisterBroker{
-			ID: n.ID(), KafkaAddr: n.cfg.KafkaAddr, Rack: n.cfg.Rack, Incarnation: n.incarnation,
+			ID: n.ID(), KafkaAddr: n.cfg.KafkaAddr, Rack: n.cfg.Rack, Incarnation: n.incarnation, RaftAddr: n.cfg.RaftAddr,
 		}
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()

@@ -28,6 +28,8 @@ func init() {
 	register(OpRegisterBroker, func(t *tx, c Command) Code { return t.applyRegisterBroker(c.(RegisterBroker)) })
 	register(OpHeartbeat, func(t *tx, c Command) Code { return t.applyHeartbeat(c.(Heartbeat)) })
 	register(OpFenceBroker, func(t *tx, c Command) Code { return t.applyFenceBroker(c.(FenceBroker)) })
+	register(OpSetGroupLeader, func(t *tx, c Command) Code { return t.applySetGroupLeader(c.(SetGroupLeader)) })
+	register(OpAllocatePIDs, func(t *tx, c Command) Code { return t.applyAllocateProducerIDs(c.(AllocateProducerIDs)) })
 }
 
 // codeAlreadyApplied is an internal outcome of CreateTopic: the topic
@@ -44,6 +46,7 @@ const MaxTopicPartitions = 1 << 20
 
 // apply runs one non-Batch command.
 func (t *tx) apply(c Command) Code {
+	t.value = 0
 	fn := applyFns[c.Op()]
 	if fn == nil {
 		return CodeInvalid
@@ -51,15 +54,20 @@ func (t *tx) apply(c Command) Code {
 	return fn(t, c)
 }
 
-// applyCommand runs a decoded command and returns one Code per command.
-func (t *tx) applyCommand(c Command) []Code {
+// applyCommand runs a decoded command and returns its Result: one Code per
+// command, and Values when a command produced one.
+func (t *tx) applyCommand(c Command) Result {
 	b, ok := c.(Batch)
 	if !ok {
 		code := t.apply(c)
 		if code == codeAlreadyApplied {
 			code = CodeOK
 		}
-		return []Code{code}
+		r := Result{Codes: []Code{code}}
+		if t.value != 0 {
+			r.Values = []int64{t.value}
+		}
+		return r
 	}
 	return t.applyBatch(b)
 }
@@ -76,8 +84,9 @@ const (
 // commands (AssignReplicas, SetLeader, SetISR) up to the next topic-level
 // command; other commands are applied normally and leave the gate alone.
 // Partition-level commands before any topic-level command are applied.
-func (t *tx) applyBatch(b Batch) []Code {
+func (t *tx) applyBatch(b Batch) Result {
 	codes := make([]Code, len(b.Cmds))
+	var values []int64
 	gate := gateOpen
 	for i, c := range b.Cmds {
 		var code Code
@@ -105,8 +114,15 @@ func (t *tx) applyBatch(b Batch) []Code {
 			code = t.apply(c)
 		}
 		codes[i] = code
+		if t.value != 0 {
+			if values == nil {
+				values = make([]int64, len(b.Cmds))
+			}
+			values[i] = t.value
+			t.value = 0
+		}
 	}
-	return codes
+	return Result{Codes: codes, Values: values}
 }
 
 // Validation helpers.

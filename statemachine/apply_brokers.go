@@ -8,7 +8,7 @@ func (t *tx) applyRegisterBroker(c RegisterBroker) Code {
 	if c.ID < 0 {
 		return CodeInvalid
 	}
-	t.putBroker(&Broker{ID: c.ID, KafkaAddr: c.KafkaAddr, Rack: c.Rack, Incarnation: c.Incarnation, Alive: true})
+	t.putBroker(&Broker{ID: c.ID, KafkaAddr: c.KafkaAddr, Rack: c.Rack, Incarnation: c.Incarnation, Alive: true, RaftAddr: c.RaftAddr})
 	t.setHeartbeat(c.ID, t.heartbeat(c.ID)+1)
 	return CodeOK
 }
@@ -43,5 +43,39 @@ func (t *tx) applyFenceBroker(c FenceBroker) Code {
 		nb.Alive = false
 		t.putBroker(&nb)
 	}
+	return CodeOK
+}
+
+// applySetGroupLeader: see SetGroupLeader.
+func (t *tx) applySetGroupLeader(c SetGroupLeader) Code {
+	g := t.group(c.ShardID)
+	if g == nil || c.Leader < 0 || c.Term == 0 {
+		return CodeInvalid
+	}
+	switch {
+	case c.Term < g.Term:
+		return CodeConditionFailed
+	case c.Term == g.Term && g.Leader == c.Leader:
+		return CodeOK
+	case c.Term == g.Term && g.Leader >= 0:
+		return CodeConditionFailed // one leader per term: a second claim is stale
+	}
+	ng := *g
+	ng.Leader, ng.Term = c.Leader, c.Term
+	t.putGroup(&ng)
+	return CodeOK
+}
+
+// maxPIDBlock bounds one AllocateProducerIDs command.
+const maxPIDBlock = 1 << 20
+
+// applyAllocateProducerIDs: see AllocateProducerIDs. The block's first ID
+// is the command's result value.
+func (t *tx) applyAllocateProducerIDs(c AllocateProducerIDs) Code {
+	if c.Count == 0 || c.Count > maxPIDBlock || t.nextPID > 1<<62 {
+		return CodeInvalid
+	}
+	t.value = t.nextPID
+	t.nextPID += int64(c.Count)
 	return CodeOK
 }

@@ -20,7 +20,10 @@ import "fmt"
 //	DeleteTopic     Name string, ID
 //	AlterConfigs    Topic ID, Replace bool, Set []ConfigEntry, Delete []string
 //	AddPartitions   Topic ID, ExpectCount, NewCount int32
-//	RegisterBroker  ID int32, KafkaAddr string, Rack string, Incarnation uvarint
+//	RegisterBroker  ID int32, KafkaAddr string, Rack string, Incarnation uvarint,
+//	                RaftAddr string
+//	SetGroupLeader  ShardID uvarint, Leader int32, Term uvarint
+//	AllocateProducerIDs Broker int32, Count uvarint
 //	Heartbeat       ID int32, Incarnation uvarint
 //	FenceBroker     ID int32, IfHeartbeats uvarint
 //	Batch           count uvarint, then each command as a length-prefixed
@@ -136,9 +139,34 @@ func init() {
 			w.str(v.KafkaAddr)
 			w.str(v.Rack)
 			w.uvarint(v.Incarnation)
+			w.str(v.RaftAddr)
 		},
 		func(r *reader) Command {
-			return RegisterBroker{ID: r.int32(), KafkaAddr: r.str(), Rack: r.str(), Incarnation: r.uvarint()}
+			return RegisterBroker{ID: r.int32(), KafkaAddr: r.str(), Rack: r.str(), Incarnation: r.uvarint(), RaftAddr: r.str()}
+		})
+	registerCodec(OpSetGroupLeader,
+		func(w *writer, c Command) {
+			v := c.(SetGroupLeader)
+			w.uvarint(v.ShardID)
+			w.int32(v.Leader)
+			w.uvarint(v.Term)
+		},
+		func(r *reader) Command {
+			return SetGroupLeader{ShardID: r.uvarint(), Leader: r.int32(), Term: r.uvarint()}
+		})
+	registerCodec(OpAllocatePIDs,
+		func(w *writer, c Command) {
+			v := c.(AllocateProducerIDs)
+			w.int32(v.Broker)
+			w.uvarint(uint64(v.Count))
+		},
+		func(r *reader) Command {
+			b := r.int32()
+			n := r.uvarint()
+			if n > 1<<32-1 {
+				r.fail("producer ID count out of range")
+			}
+			return AllocateProducerIDs{Broker: b, Count: uint32(n)}
 		})
 	registerCodec(OpHeartbeat,
 		func(w *writer, c Command) {
@@ -212,8 +240,13 @@ func deref(cmd Command) Command {
 		return *c
 	case *FenceBroker:
 		return *c
+	case *SetGroupLeader:
+		return *c
+	case *AllocateProducerIDs:
+		return *c
 	case Batch, CreateTopic, AssignReplicas, SetLeader, SetISR, DeleteTopic,
-		AlterConfigs, AddPartitions, RegisterBroker, Heartbeat, FenceBroker:
+		AlterConfigs, AddPartitions, RegisterBroker, Heartbeat, FenceBroker,
+		SetGroupLeader, AllocateProducerIDs:
 		return c
 	}
 	panic(fmt.Sprintf("statemachine: Encode: unsupported command type %T", cmd))
@@ -275,13 +308,19 @@ func decodeBatch(r *reader) Command {
 const resultVersion byte = 1
 
 // EncodeResult and DecodeResult carry Result in sm.Result.Data.
-// Format: [resultVersion = 1][count uvarint][one byte per Code].
+// Format: [resultVersion = 1][count uvarint][one byte per Code]
+// [value count uvarint][zigzag varint per value]. Results are never stored:
+// the proposer's own replica computes them.
 func EncodeResult(r Result) []byte {
-	w := &writer{b: make([]byte, 0, 2+binaryUvarintLen(len(r.Codes))+len(r.Codes))}
+	w := &writer{b: make([]byte, 0, 3+binaryUvarintLen(len(r.Codes))+len(r.Codes))}
 	w.byte(resultVersion)
 	w.uvarint(uint64(len(r.Codes)))
 	for _, c := range r.Codes {
 		w.byte(byte(c))
+	}
+	w.uvarint(uint64(len(r.Values)))
+	for _, v := range r.Values {
+		w.varint(v)
 	}
 	return w.b
 }
@@ -298,6 +337,12 @@ func DecodeResult(b []byte) (Result, error) {
 		res.Codes = make([]Code, n)
 		for i := range res.Codes {
 			res.Codes[i] = Code(r.byte())
+		}
+	}
+	if nv := r.count(1); nv > 0 {
+		res.Values = make([]int64, nv)
+		for i := range res.Values {
+			res.Values[i] = r.varint()
 		}
 	}
 	if err := r.end(); err != nil {

@@ -45,9 +45,11 @@ func sampleCommands() []struct {
 			Delete: []string{"c", "d"}}},
 		{"AlterConfigsReplace", AlterConfigs{Topic: tid(6), Replace: true}},
 		{"AddPartitions", AddPartitions{Topic: tid(7), ExpectCount: 3, NewCount: 10}},
-		{"RegisterBroker", RegisterBroker{ID: 2, KafkaAddr: "127.0.0.1:9092", Rack: "r1", Incarnation: 1<<64 - 1}},
+		{"RegisterBroker", RegisterBroker{ID: 2, KafkaAddr: "127.0.0.1:9092", Rack: "r1", Incarnation: 1<<64 - 1, RaftAddr: "127.0.0.1:7946"}},
 		{"Heartbeat", Heartbeat{ID: 3, Incarnation: 42}},
 		{"FenceBroker", FenceBroker{ID: 0, IfHeartbeats: 300}},
+		{"SetGroupLeader", SetGroupLeader{ShardID: 1001, Leader: 2, Term: 7}},
+		{"AllocateProducerIDs", AllocateProducerIDs{Broker: 3, Count: 1000}},
 	}
 	var all []Command
 	for _, s := range single {
@@ -160,13 +162,13 @@ func TestSMEncodePanicsOnNestedBatch(t *testing.T) {
 
 func TestSMResultRoundTrip(t *testing.T) {
 	for _, r := range []Result{{}, {Codes: []Code{CodeOK}}, {Codes: []Code{CodeTopicExists, CodeSkipped, CodeSkipped, CodeOK}},
-		{Codes: make([]Code, 300)}} {
+		{Codes: make([]Code, 300)}, {Codes: []Code{CodeOK, CodeOK}, Values: []int64{0, 5000}}} {
 		got, err := DecodeResult(EncodeResult(r))
 		if err != nil || !reflect.DeepEqual(got, r) {
 			t.Fatalf("round trip %v: %v %v", r, got, err)
 		}
 	}
-	for _, b := range [][]byte{nil, {2, 0}, {1}, {1, 2, 0}, {1, 1, 0, 0}, {1, 0xff, 0xff, 0xff, 0xff, 0x0f}} {
+	for _, b := range [][]byte{nil, {2, 0}, {1}, {1, 2, 0}, {1, 1, 0, 0, 0}, {1, 1, 0, 1}, {1, 0xff, 0xff, 0xff, 0xff, 0x0f}} {
 		if _, err := DecodeResult(b); !errors.Is(err, ErrMalformed) {
 			t.Fatalf("DecodeResult(% x) = %v", b, err)
 		}

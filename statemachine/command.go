@@ -31,6 +31,8 @@ const (
 	OpRegisterBroker Op = 9  // RegisterBroker
 	OpHeartbeat      Op = 10 // Heartbeat
 	OpFenceBroker    Op = 11 // FenceBroker
+	OpSetGroupLeader Op = 12 // SetGroupLeader
+	OpAllocatePIDs   Op = 13 // AllocateProducerIDs
 )
 
 // Command is any metadata command.
@@ -125,6 +127,24 @@ type RegisterBroker struct {
 	KafkaAddr   string
 	Rack        string
 	Incarnation uint64
+	RaftAddr    string
+}
+
+// SetGroupLeader records the Raft leader and term of a data group, as its
+// new leader reports them. It applies if Term is newer than the recorded
+// term (or the same term with no leader recorded); an older term gives
+// CodeConditionFailed, so a late report never undoes a newer one.
+type SetGroupLeader struct {
+	ShardID uint64
+	Leader  int32
+	Term    uint64
+}
+
+// AllocateProducerIDs hands broker Broker the next Count producer IDs; the
+// first one is the command's Result value.
+type AllocateProducerIDs struct {
+	Broker int32
+	Count  uint32
 }
 
 // Heartbeat marks a registered broker alive and bumps its heartbeat counter
@@ -143,17 +163,19 @@ type FenceBroker struct {
 	IfHeartbeats uint64
 }
 
-func (Batch) Op() Op          { return OpBatch }
-func (CreateTopic) Op() Op    { return OpCreateTopic }
-func (AssignReplicas) Op() Op { return OpAssignReplicas }
-func (SetLeader) Op() Op      { return OpSetLeader }
-func (SetISR) Op() Op         { return OpSetISR }
-func (DeleteTopic) Op() Op    { return OpDeleteTopic }
-func (AlterConfigs) Op() Op   { return OpAlterConfigs }
-func (AddPartitions) Op() Op  { return OpAddPartitions }
-func (RegisterBroker) Op() Op { return OpRegisterBroker }
-func (Heartbeat) Op() Op      { return OpHeartbeat }
-func (FenceBroker) Op() Op    { return OpFenceBroker }
+func (Batch) Op() Op               { return OpBatch }
+func (CreateTopic) Op() Op         { return OpCreateTopic }
+func (AssignReplicas) Op() Op      { return OpAssignReplicas }
+func (SetLeader) Op() Op           { return OpSetLeader }
+func (SetISR) Op() Op              { return OpSetISR }
+func (DeleteTopic) Op() Op         { return OpDeleteTopic }
+func (AlterConfigs) Op() Op        { return OpAlterConfigs }
+func (AddPartitions) Op() Op       { return OpAddPartitions }
+func (RegisterBroker) Op() Op      { return OpRegisterBroker }
+func (Heartbeat) Op() Op           { return OpHeartbeat }
+func (FenceBroker) Op() Op         { return OpFenceBroker }
+func (SetGroupLeader) Op() Op      { return OpSetGroupLeader }
+func (AllocateProducerIDs) Op() Op { return OpAllocatePIDs }
 
 // Code is the outcome of one command, reported in the proposal's result.
 type Code uint8
@@ -171,4 +193,10 @@ const (
 // Result is the decoded sm.Result of a proposal: one Code per command, in
 // order. For a Batch, Codes[i] is the outcome of Batch.Cmds[i]; for a single
 // command, len(Codes) == 1.
-type Result struct{ Codes []Code }
+//
+// Values[i] is a value produced by command i (the first producer ID of
+// AllocateProducerIDs), 0 for commands that produce none.
+type Result struct {
+	Codes  []Code
+	Values []int64
+}

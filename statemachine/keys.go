@@ -14,6 +14,7 @@ import (
 //	"g" + shard ID (u64 BE) DataGroup record
 //	"h" + broker ID         heartbeat counter, uint64 LE  (not in the digest)
 //	"n"                     next free data-group shard ID, uint64 LE
+//	"p"                     next free producer ID, uint64 LE
 //	"t" + topic name        Topic record (all partitions included)
 //
 // Broker IDs are int32 stored as uint32(id) ^ 1<<31, big-endian.
@@ -23,6 +24,7 @@ const (
 	prefixGroup     byte = 'g'
 	prefixHeartbeat byte = 'h'
 	prefixNextShard byte = 'n'
+	prefixNextPID   byte = 'p'
 	prefixTopic     byte = 't'
 )
 
@@ -32,6 +34,7 @@ const recordVersion byte = 1
 var (
 	keyApplied   = []byte{prefixApplied}
 	keyNextShard = []byte{prefixNextShard}
+	keyNextPID   = []byte{prefixNextPID}
 	// keyMin and keyMax bound every key this package writes.
 	keyMin = []byte{0x00}
 	keyMax = []byte{0xff}
@@ -127,6 +130,7 @@ func appendBroker(w *writer, b *Broker) {
 	w.str(b.Rack)
 	w.uvarint(b.Incarnation)
 	w.bool(b.Alive)
+	w.str(b.RaftAddr)
 }
 
 func parseBroker(v []byte) (*Broker, error) {
@@ -134,7 +138,7 @@ func parseBroker(v []byte) (*Broker, error) {
 	if ver := r.byte(); r.err == nil && ver != recordVersion {
 		return nil, fmt.Errorf("%w: broker record version %d", ErrMalformed, ver)
 	}
-	b := &Broker{ID: r.int32(), KafkaAddr: r.str(), Rack: r.str(), Incarnation: r.uvarint(), Alive: r.bool()}
+	b := &Broker{ID: r.int32(), KafkaAddr: r.str(), Rack: r.str(), Incarnation: r.uvarint(), Alive: r.bool(), RaftAddr: r.str()}
 	if err := r.end(); err != nil {
 		return nil, err
 	}

@@ -112,7 +112,7 @@ func (sm *StateMachine) Update(ents []dbsm.Entry) ([]dbsm.Entry, error) {
 			panic(fmt.Sprintf("statemachine: entry index %d after applied index %d", e.Index, last))
 		}
 		last = e.Index
-		var codes []Code
+		var res Result
 		cmd, err := Decode(e.Cmd)
 		if errors.Is(err, ErrUnknownOp) {
 			// Written by a newer binary (consul's rule: an unknown command
@@ -123,11 +123,11 @@ func (sm *StateMachine) Update(ents []dbsm.Entry) ([]dbsm.Entry, error) {
 		if err != nil {
 			sm.log.Error().Err(err).Uint64("index", e.Index).Int("bytes", len(e.Cmd)).
 				Msg("undecodable metadata command; reporting it invalid")
-			codes = []Code{CodeInvalid}
+			res = Result{Codes: []Code{CodeInvalid}}
 		} else {
-			codes = t.applyCommand(cmd)
+			res = t.applyCommand(cmd)
 		}
-		e.Result = dbsm.Result{Value: uint64(len(codes)), Data: EncodeResult(Result{Codes: codes})}
+		e.Result = dbsm.Result{Value: uint64(len(res.Codes)), Data: EncodeResult(res)}
 	}
 	b := db.NewBatch()
 	err := t.write(b, last)

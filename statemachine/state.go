@@ -15,6 +15,7 @@ import (
 type state struct {
 	applied   uint64
 	nextShard uint64
+	nextPID   int64
 
 	topics     map[string]*Topic
 	byID       map[TopicID]string
@@ -33,6 +34,7 @@ type state struct {
 func newState() *state {
 	return &state{
 		nextShard:  FirstDataShardID,
+		nextPID:    1, // 0 is never a producer ID: a Result value of 0 means "none"
 		topics:     map[string]*Topic{},
 		byID:       map[TopicID]string{},
 		brokers:    map[int32]*Broker{},
@@ -66,6 +68,13 @@ func loadState(src kvSource) (*state, error) {
 				return fmt.Errorf("%w: key %q", ErrMalformed, k)
 			}
 			st.nextShard, err = parseU64(v)
+		case prefixNextPID:
+			if len(k) != 1 {
+				return fmt.Errorf("%w: key %q", ErrMalformed, k)
+			}
+			var u uint64
+			u, err = parseU64(v)
+			st.nextPID = int64(u)
 		case prefixBroker:
 			err = st.loadBroker(k, v)
 		case prefixHeartbeat:
@@ -171,9 +180,13 @@ type tx struct {
 
 	newGroups  []*DataGroup
 	groupByKey map[string]uint64
+	updGroups  map[uint64]*DataGroup // existing groups changed by this tx
+	updOrder   []uint64
 
 	nextShard      uint64
+	nextPID        int64
 	partitionDelta int
+	value          int64 // set by the command being applied; see Result.Values
 }
 
 func newTx(base *state) *tx {
@@ -184,8 +197,37 @@ func newTx(base *state) *tx {
 		brokers:    map[int32]*Broker{},
 		heartbeats: map[int32]uint64{},
 		groupByKey: map[string]uint64{},
+		updGroups:  map[uint64]*DataGroup{},
 		nextShard:  base.nextShard,
+		nextPID:    base.nextPID,
 	}
+}
+
+// group returns the current data group with shard ID id (read only), or nil.
+func (t *tx) group(id uint64) *DataGroup {
+	if g, ok := t.updGroups[id]; ok {
+		return g
+	}
+	for _, g := range t.newGroups {
+		if g.ShardID == id {
+			return g
+		}
+	}
+	return t.base.groups[id]
+}
+
+// putGroup replaces a data group (copy on write).
+func (t *tx) putGroup(g *DataGroup) {
+	for i, ng := range t.newGroups {
+		if ng.ShardID == g.ShardID {
+			t.newGroups[i] = g
+			return
+		}
+	}
+	if _, ok := t.updGroups[g.ShardID]; !ok {
+		t.updOrder = append(t.updOrder, g.ShardID)
+	}
+	t.updGroups[g.ShardID] = g
 }
 
 // topic returns the current topic named name (read only), or nil.
@@ -329,8 +371,20 @@ func (t *tx) write(b *pebble.Batch, applied uint64) error {
 			return err
 		}
 	}
+	for _, id := range t.updOrder {
+		w.b = w.b[:0]
+		appendGroup(w, t.updGroups[id])
+		if err := set(groupKey(id), w.b); err != nil {
+			return err
+		}
+	}
 	if t.nextShard != t.base.nextShard {
 		if err := set(keyNextShard, u64Value(t.nextShard)); err != nil {
+			return err
+		}
+	}
+	if t.nextPID != t.base.nextPID {
+		if err := set(keyNextPID, u64Value(uint64(t.nextPID))); err != nil {
 			return err
 		}
 	}
@@ -395,7 +449,11 @@ func (t *tx) publish(applied uint64) {
 		st.groupIDs = append(st.groupIDs, g.ShardID)
 		st.groupByKey[groupIndexKey(g.Members, g.Slot)] = g.ShardID
 	}
+	for _, id := range t.updOrder {
+		st.groups[id] = t.updGroups[id]
+	}
 	st.nextShard = t.nextShard
+	st.nextPID = t.nextPID
 	st.applied = applied
 }
 

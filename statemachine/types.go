@@ -22,6 +22,7 @@ type ConfigEntry struct {
 type Broker struct {
 	ID          int32
 	KafkaAddr   string // advertised host:port
+	RaftAddr    string // Raft address, for starting data-group replicas
 	Rack        string // "" when unset
 	Incarnation uint64 // proposer-chosen, changes on every process start
 	Alive       bool   // false once fenced for missed heartbeats
