@@ -40,14 +40,16 @@ type Config struct {
 	ClusterID       string
 	Topics          TopicService
 	Cluster         ClusterInfo
-	AutoCreate      bool  // mirror of auto.create.topics.enable, for Metadata
-	MaxRequestBytes int32 // socket.request.max.bytes; 0 means the default
+	Records         RecordService // data APIs; nil: not advertised nor served (metadata-only front)
+	AutoCreate      bool          // mirror of auto.create.topics.enable, for Metadata
+	MaxRequestBytes int32         // socket.request.max.bytes; 0 means the default
 	Logger          zerolog.Logger
 	Metrics         *metrics.Set // one per node; never the global set
 }
 
 // DefaultConfig returns a Config with Kafka's defaults. The caller fills in
-// NodeID, ClusterID, Topics, Cluster and Metrics.
+// NodeID, ClusterID, Topics, Cluster and Metrics, and Records to serve the
+// data APIs.
 func DefaultConfig() Config {
 	return Config{
 		AutoCreate:      true,

@@ -20,6 +20,7 @@ var (
 	errUnknownAPI         = errors.New("kafka: unknown api key")
 	errUnsupportedVersion = errors.New("kafka: unsupported api version")
 	errDecode             = errors.New("kafka: malformed request body")
+	errNilResponse        = errors.New("kafka: handler returned no response for a request that needs one")
 )
 
 const (
@@ -74,7 +75,7 @@ func (c *conn) serve() {
 			}
 			return
 		}
-		hdr, req, err := parseRequest(frame)
+		hdr, req, err := parseRequest(frame, c.s.hasRecords())
 		if err != nil {
 			c.s.m.protocolError(protocolReason(err))
 			c.log.Warn().Err(err).Int16("key", hdr.key).Int16("version", hdr.version).
@@ -87,15 +88,18 @@ func (c *conn) serve() {
 	}
 }
 
-// handle runs one request and writes its response. It reports false when
-// the connection must close.
+// handle runs one request and writes its response, if it has one. It
+// reports false when the connection must close.
 func (c *conn) handle(hdr requestHeader, req kmsg.Request) bool {
-	api := lookupAPI(hdr.key)
+	api := lookupAPI(hdr.key, c.s.hasRecords())
 	am := c.s.m.api(hdr.key)
 	start := time.Now()
 	resp, err := api.handler(c.s, c.s.ctx, req)
 	am.duration.UpdateDuration(start)
 	am.requests.Inc()
+	if err == nil && resp == nil && !noResponse(req) {
+		err = fmt.Errorf("%w (%s)", errNilResponse, api.name)
+	}
 	if err != nil {
 		am.failures.Inc()
 		if !c.s.isClosed() {
@@ -108,6 +112,9 @@ func (c *conn) handle(hdr requestHeader, req kmsg.Request) bool {
 	if c.s.isClosed() {
 		return false // the answer may come from a canceled context
 	}
+	if resp == nil {
+		return true // Produce with acks=0: the client reads nothing
+	}
 	c.buf = appendResponse(c.buf[:0], hdr.corr, resp)
 	if err := c.nc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
 		return false
@@ -119,6 +126,13 @@ func (c *conn) handle(hdr requestHeader, req kmsg.Request) bool {
 		return false
 	}
 	return true
+}
+
+// noResponse reports whether req is answered with nothing at all: a
+// Produce with acks=0 (Kafka's RequestChannel.NoOpResponse).
+func noResponse(req kmsg.Request) bool {
+	p, ok := req.(*kmsg.ProduceRequest)
+	return ok && p.Acks == 0
 }
 
 // readFrame reads one size-prefixed request. The size must be in
@@ -151,10 +165,11 @@ func readFrame(r io.Reader, maxBytes int32) ([]byte, error) {
 }
 
 // parseRequest decodes a request frame (without its size prefix): header,
-// then the body for a registered key and version. ApiVersions with a
-// version above ours is returned undecoded (only its Version set) so that
-// the handler can answer UNSUPPORTED_VERSION as Kafka does.
-func parseRequest(frame []byte) (requestHeader, kmsg.Request, error) {
+// then the body for a registered key and version (data APIs only when
+// records is true). ApiVersions with a version above ours is returned
+// undecoded (only its Version set) so that the handler can answer
+// UNSUPPORTED_VERSION as Kafka does.
+func parseRequest(frame []byte, records bool) (requestHeader, kmsg.Request, error) {
 	var hdr requestHeader
 	r := kbin.Reader{Src: frame}
 	hdr.key = r.Int16()
@@ -164,7 +179,7 @@ func parseRequest(frame []byte) (requestHeader, kmsg.Request, error) {
 	if err := r.Complete(); err != nil {
 		return hdr, nil, fmt.Errorf("%w: header: %w", errTruncated, err)
 	}
-	api := lookupAPI(hdr.key)
+	api := lookupAPI(hdr.key, records)
 	if api == nil {
 		return hdr, nil, fmt.Errorf("%w %d", errUnknownAPI, hdr.key)
 	}

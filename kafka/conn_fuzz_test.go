@@ -16,7 +16,7 @@ import (
 func fuzzSeeds() [][]byte {
 	var seeds [][]byte
 	id := "seed"
-	for _, k := range registeredAPIs() {
+	for _, k := range registeredAPIs(true) {
 		for v := k.MinVersion; v <= k.MaxVersion; v++ {
 			req := kmsg.RequestForKey(k.ApiKey)
 			if d, ok := req.(interface{ Default() }); ok {
@@ -38,6 +38,27 @@ func fuzzSeeds() [][]byte {
 			ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "t",
 			Configs: []kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "k", Op: 1}},
 		}}},
+		&kmsg.ProduceRequest{Version: 9, Acks: -1, TimeoutMillis: 1000, TransactionID: kmsg.StringPtr("tx"),
+			Topics: []kmsg.ProduceRequestTopic{{Topic: "t", Partitions: []kmsg.ProduceRequestTopicPartition{
+				{Partition: 0, Records: testBatch(0, "a", "b")}, {Partition: 1, Records: nil}}}}},
+		&kmsg.ProduceRequest{Version: 13, Acks: 0, TimeoutMillis: 1000,
+			Topics: []kmsg.ProduceRequestTopic{{TopicID: [16]byte{3}, Partitions: []kmsg.ProduceRequestTopicPartition{
+				{Partition: 2, Records: testBatch(0, "c")}}}}},
+		&kmsg.ProduceRequest{Version: 3, Acks: 1, TimeoutMillis: 1000,
+			Topics: []kmsg.ProduceRequestTopic{{Topic: "old", Partitions: []kmsg.ProduceRequestTopicPartition{
+				{Partition: 0, Records: testBatch(0, "d")}}}}},
+		&kmsg.FetchRequest{Version: 11, ReplicaID: -1, MaxWaitMillis: 500, MinBytes: 1, MaxBytes: 1 << 20,
+			IsolationLevel: 1, SessionEpoch: -1, Rack: "r",
+			Topics: []kmsg.FetchRequestTopic{{Topic: "t", Partitions: []kmsg.FetchRequestTopicPartition{
+				{Partition: 0, CurrentLeaderEpoch: 3, FetchOffset: 42, LogStartOffset: -1, PartitionMaxBytes: 1 << 16}}}},
+			ForgottenTopics: []kmsg.FetchRequestForgottenTopic{{Topic: "gone", Partitions: []int32{1}}}},
+		&kmsg.FetchRequest{Version: 18, ReplicaID: -1, MaxWaitMillis: 500, MinBytes: 1, MaxBytes: 1 << 20,
+			SessionID: 7, SessionEpoch: 2,
+			Topics: []kmsg.FetchRequestTopic{{TopicID: [16]byte{4}, Partitions: []kmsg.FetchRequestTopicPartition{
+				{Partition: 1, CurrentLeaderEpoch: -1, FetchOffset: 0, LastFetchedEpoch: -1, LogStartOffset: -1,
+					PartitionMaxBytes: 1 << 16, HighWatermark: 10}}}}},
+		&kmsg.FetchRequest{Version: 4, ReplicaID: -1, MaxWaitMillis: 10, MaxBytes: 100,
+			Topics: []kmsg.FetchRequestTopic{{Topic: "t", Partitions: []kmsg.FetchRequestTopicPartition{{Partition: 0}}}}},
 	}
 	for _, req := range full {
 		seeds = append(seeds, encodeRequest(9, nil, req))
@@ -67,15 +88,15 @@ func FuzzKafkaFrame(f *testing.F) {
 				}
 				return
 			}
-			hdr, req, err := parseRequest(frame)
+			hdr, req, err := parseRequest(frame, true)
 			if err != nil {
 				return
 			}
-			if api := lookupAPI(hdr.key); !api.supports(hdr.version) {
+			if api := lookupAPI(hdr.key, true); !api.supports(hdr.version) {
 				continue // ApiVersions above our version: body not decoded
 			}
 			again := encodeRequest(hdr.corr, hdr.clientID, req)
-			hdr2, req2, err := parseRequest(again[4:])
+			hdr2, req2, err := parseRequest(again[4:], true)
 			if err != nil {
 				t.Fatalf("re-encoded %s v%d does not decode: %v", kmsg.NameForKey(hdr.key), hdr.version, err)
 			}
@@ -95,7 +116,7 @@ func TestKafkaFrameSeedsDecode(t *testing.T) {
 		if int(binary.BigEndian.Uint32(s)) != len(s)-4 {
 			t.Fatalf("seed %d: bad size prefix", i)
 		}
-		if _, _, err := parseRequest(s[4:]); err != nil {
+		if _, _, err := parseRequest(s[4:], true); err != nil {
 			t.Errorf("seed %d does not decode: %v", i, err)
 		}
 	}

@@ -34,3 +34,18 @@ func adminContext(parent context.Context, timeoutMillis int32) (context.Context,
 func readContext(parent context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(parent, readTimeout)
 }
+
+// maxFetchWait caps a Fetch's MaxWaitMillis, like maxAdminTimeout.
+const maxFetchWait = maxAdminTimeout
+
+// fetchWait is a Fetch's MaxWaitMillis as a duration in [0, maxFetchWait].
+func fetchWait(maxWaitMillis int32) time.Duration {
+	return min(time.Duration(max(maxWaitMillis, 0))*time.Millisecond, maxFetchWait)
+}
+
+// fetchContext is the context for a Fetch that may wait maxWait for data:
+// the wait plus readTimeout to read and answer. kgo gives a fetch
+// MaxWait plus its RequestTimeoutOverhead (10s), which is more.
+func fetchContext(parent context.Context, maxWait time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, maxWait+readTimeout)
+}

@@ -3,8 +3,10 @@
 // writes the responses back in request order.
 //
 // kafka reaches the rest of the broker only through the small interfaces in
-// config.go (TopicService, ClusterInfo); it imports neither node nor
-// statemachine (STYLE §1). Kafka error codes live only here, in errors.go.
+// config.go (TopicService, ClusterInfo) and dataservice.go (RecordService;
+// optional: without it the data APIs are neither advertised nor served); it
+// imports neither node nor statemachine (STYLE §1). Kafka error codes live
+// only here, in errors.go.
 //
 // Concurrency: one goroutine per connection, started through
 // Server.goTracked. Requests on a connection are handled serially. The only

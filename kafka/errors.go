@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/skiff-broker/skiff/topics"
+	"github.com/skiff-broker/skiff/topics/records"
 )
 
 // errorCodes is the one table from Go errors to Kafka codes (etcd
@@ -20,10 +21,39 @@ import (
 //   - timeout (outcome unknown) -> REQUEST_TIMED_OUT: retriable, but kgo
 //     leaves the retry to the caller, who can check what happened;
 //   - closed (node shutting down) -> NOT_CONTROLLER, to move to another node.
+//
+// The data path (topics/records) has its own pair: not ready ->
+// NOT_LEADER_OR_FOLLOWER (kgo refreshes metadata and retries the partition),
+// timeout -> REQUEST_TIMED_OUT. Its sentinels come first, so a records error
+// that also wraps a topics error keeps its data-path code.
+//
+// Transactions are not supported: a transactional Produce or InitProducerId
+// gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, what Redpanda answers with
+// enable_transactions=false and what Kafka answers a principal that may not
+// use transactional IDs. It is not retriable, so clients fail at once with a
+// clear message instead of retrying.
 var errorCodes = []struct {
 	err  error
 	code *kerr.Error
 }{
+	{records.ErrNotLeader, kerr.NotLeaderForPartition},
+	{records.ErrUnknownTopicID, kerr.UnknownTopicID},
+	{records.ErrUnknownTopicOrPart, kerr.UnknownTopicOrPartition},
+	{records.ErrLeaderNotAvailable, kerr.LeaderNotAvailable},
+	{records.ErrCorruptMessage, kerr.CorruptMessage},
+	{records.ErrMessageTooLarge, kerr.MessageTooLarge},
+	{records.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
+	{records.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{records.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
+	{records.ErrInvalidRecord, kerr.InvalidRecord},
+	{records.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{records.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
+	{records.ErrUnknownLeaderEpoch, kerr.UnknownLeaderEpoch},
+	{records.ErrInvalidRequiredAcks, kerr.InvalidRequiredAcks},
+	{records.ErrTransactionsDisabled, kerr.TransactionalIDAuthorizationFailed},
+	{records.ErrPolicyViolation, kerr.PolicyViolation},
+	{records.ErrNotReady, kerr.NotLeaderForPartition},
+	{records.ErrTimeout, kerr.RequestTimedOut},
 	{topics.ErrUnknownTopicID, kerr.UnknownTopicID}, // also wraps ErrUnknownTopic
 	{topics.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
 	{topics.ErrTopicExists, kerr.TopicAlreadyExists},

@@ -4,7 +4,8 @@ package kafka
 //
 // Behavior:
 //   - Lists exactly the registered APIs and version ranges (dispatch.go), so
-//     clients only use what this server implements.
+//     clients only use what this server implements. The data APIs (Produce,
+//     Fetch, ...) are listed only when the server has a RecordService.
 //   - A version above ours is answered at v0 with UNSUPPORTED_VERSION and the
 //     full list; the client then retries with a version we support (KIP-511).
 //     The request body is not decoded in that case (conn.go).
@@ -27,10 +28,10 @@ func init() { register(kmsg.ApiVersions, 0, 4, (*Server).handleApiVersions) }
 func (s *Server) handleApiVersions(_ context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.ApiVersionsRequest)
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
-	if req.Version > lookupAPI(kmsg.ApiVersions.Int16()).maxV {
+	if req.Version > lookupAPI(kmsg.ApiVersions.Int16(), false).maxV {
 		resp.Version = 0
 		resp.ErrorCode = s.countCode(kmsg.ApiVersions, kerr.UnsupportedVersion.Code)
 	}
-	resp.ApiKeys = registeredAPIs()
+	resp.ApiKeys = registeredAPIs(s.hasRecords())
 	return resp, nil
 }

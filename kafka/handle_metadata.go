@@ -33,6 +33,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"maps"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -72,9 +73,15 @@ func (s *Server) handleMetadata(ctx context.Context, kreq kmsg.Request) (kmsg.Re
 
 	if all {
 		for _, t := range view.Topics {
-			resp.Topics = append(resp.Topics, s.metadataTopic(t, alive))
+			resp.Topics = append(resp.Topics, s.metadataTopic(view, t, alive))
 		}
 		return resp, nil
+	}
+	// leaders: the data groups of every topic reported, including those
+	// auto-created below (read by a second Describe).
+	leaders := &topics.View{Groups: maps.Clone(view.Groups)}
+	if leaders.Groups == nil {
+		leaders.Groups = map[uint64]*topics.DataGroup{}
 	}
 
 	byName := make(map[string]*topics.Topic, len(view.Topics))
@@ -83,18 +90,18 @@ func (s *Server) handleMetadata(ctx context.Context, kreq kmsg.Request) (kmsg.Re
 		byName[t.Name] = t
 		byID[t.ID] = t
 	}
-	missing := s.autoCreate(ctx, req, view.Missing, byName)
+	missing := s.autoCreate(ctx, req, view.Missing, byName, leaders.Groups)
 	for _, w := range wants {
 		switch {
 		case w.byID && byID[w.id] != nil:
-			resp.Topics = append(resp.Topics, s.metadataTopic(byID[w.id], alive))
+			resp.Topics = append(resp.Topics, s.metadataTopic(leaders, byID[w.id], alive))
 		case w.byID:
 			mt := kmsg.NewMetadataResponseTopic()
 			mt.TopicID = w.id
 			mt.ErrorCode = s.countCode(kmsg.Metadata, kerr.UnknownTopicID.Code)
 			resp.Topics = append(resp.Topics, mt)
 		case byName[w.name] != nil:
-			resp.Topics = append(resp.Topics, s.metadataTopic(byName[w.name], alive))
+			resp.Topics = append(resp.Topics, s.metadataTopic(leaders, byName[w.name], alive))
 		default:
 			code, ok := missing[w.name]
 			if !ok {
@@ -143,8 +150,9 @@ func metadataQuery(req *kmsg.MetadataRequest, all bool) ([]metadataWant, topics.
 }
 
 // autoCreate creates the missing topics if the request and the config allow
-// it. Created topics are added to byName; the others get the code to report.
-func (s *Server) autoCreate(ctx context.Context, req *kmsg.MetadataRequest, missing []string, byName map[string]*topics.Topic) map[string]int16 {
+// it. Created topics are added to byName and their data groups to groups;
+// the others get the code to report.
+func (s *Server) autoCreate(ctx context.Context, req *kmsg.MetadataRequest, missing []string, byName map[string]*topics.Topic, groups map[uint64]*topics.DataGroup) map[string]int16 {
 	if len(missing) == 0 {
 		return nil
 	}
@@ -185,6 +193,7 @@ func (s *Server) autoCreate(ctx context.Context, req *kmsg.MetadataRequest, miss
 	for _, t := range view.Topics {
 		byName[t.Name] = t
 	}
+	maps.Copy(groups, view.Groups)
 	return codes
 }
 
@@ -207,7 +216,11 @@ func metadataBrokers(brokers []*topics.Broker) []kmsg.MetadataResponseBroker {
 }
 
 // metadataTopic reports one existing topic.
-func (s *Server) metadataTopic(t *topics.Topic, alive map[int32]bool) kmsg.MetadataResponseTopic {
+//
+// A partition's leader is its data group's Raft leader and its leader epoch
+// the group's term (topics.PartitionLeader); -1 while unknown or not alive,
+// never a guess. The ISR lists the recorded in-sync replicas that are alive.
+func (s *Server) metadataTopic(view *topics.View, t *topics.Topic, alive map[int32]bool) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	mt.Topic = &name
@@ -217,14 +230,20 @@ func (s *Server) metadataTopic(t *topics.Topic, alive map[int32]bool) kmsg.Metad
 	for i, p := range t.Partitions {
 		mp := kmsg.NewMetadataResponseTopicPartition()
 		mp.Partition = int32(i)
-		mp.Leader = p.Leader
-		mp.LeaderEpoch = p.LeaderEpoch
-		if p.Leader < 0 || !alive[p.Leader] {
-			mp.Leader = -1
+		li := topics.PartitionLeader(view, p)
+		mp.Leader = li.Leader
+		mp.LeaderEpoch = li.LeaderEpoch
+		if li.Leader < 0 || !alive[li.Leader] {
+			mp.Leader, mp.LeaderEpoch = -1, -1
 			mp.ErrorCode = s.countCode(kmsg.Metadata, kerr.LeaderNotAvailable.Code)
 		}
 		mp.Replicas = p.Replicas
-		mp.ISR = p.ISR
+		mp.ISR = make([]int32, 0, len(p.ISR))
+		for _, r := range p.ISR {
+			if alive[r] {
+				mp.ISR = append(mp.ISR, r)
+			}
+		}
 		for _, r := range p.Replicas {
 			if !alive[r] {
 				mp.OfflineReplicas = append(mp.OfflineReplicas, r)

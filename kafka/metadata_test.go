@@ -58,7 +58,7 @@ func TestKafkaMetadata(t *testing.T) {
 		leader, epoch int32
 	}{
 		{0, 1, 0},
-		{kerr.LeaderNotAvailable.Code, -1, 0}, // leader 2 is fenced: not a guess, -1
+		{kerr.LeaderNotAvailable.Code, -1, -1}, // leader 2 is fenced: not a guess, -1 and -1
 		{kerr.LeaderNotAvailable.Code, -1, -1},
 	}
 	for i, p := range ma.Partitions {

@@ -19,6 +19,11 @@ type serverMetrics struct {
 
 	connsOpened *metrics.Counter
 	connsClosed *metrics.Counter
+
+	// produceBytes counts the record bytes of produced partitions that were
+	// written (no error); fetchBytes the record bytes returned by Fetch.
+	produceBytes *metrics.Counter // skiff_kafka_produce_bytes_total
+	fetchBytes   *metrics.Counter // skiff_kafka_fetch_bytes_total
 }
 
 // apiMetrics are the per-API series.
@@ -28,15 +33,22 @@ type apiMetrics struct {
 	duration *metrics.Histogram // skiff_kafka_request_duration_seconds
 }
 
-func newServerMetrics(set *metrics.Set, node string) *serverMetrics {
+// newServerMetrics registers the series of every API the server serves
+// (the data APIs only if records is true).
+func newServerMetrics(set *metrics.Set, node string, records bool) *serverMetrics {
 	m := &serverMetrics{
-		set:         set,
-		node:        node,
-		apis:        make(map[int16]*apiMetrics, len(registry)),
-		connsOpened: set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_connections_opened_total{node=%q}`, node)),
-		connsClosed: set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_connections_closed_total{node=%q}`, node)),
+		set:          set,
+		node:         node,
+		apis:         make(map[int16]*apiMetrics, len(registry)),
+		connsOpened:  set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_connections_opened_total{node=%q}`, node)),
+		connsClosed:  set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_connections_closed_total{node=%q}`, node)),
+		produceBytes: set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_produce_bytes_total{node=%q}`, node)),
+		fetchBytes:   set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_fetch_bytes_total{node=%q}`, node)),
 	}
 	for key, e := range registry {
+		if e.needsRecords && !records {
+			continue
+		}
 		labels := fmt.Sprintf(`{api=%q,node=%q}`, e.name, node)
 		m.apis[key] = &apiMetrics{
 			requests: set.GetOrCreateCounter("skiff_kafka_requests_total" + labels),

@@ -38,7 +38,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger.With().Str("component", "kafka").Int32("node", cfg.NodeID).Logger(),
-		m:         newServerMetrics(cfg.Metrics, strconv.Itoa(int(cfg.NodeID))),
+		m:         newServerMetrics(cfg.Metrics, strconv.Itoa(int(cfg.NodeID)), cfg.Records != nil),
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: map[net.Listener]struct{}{},

@@ -11,9 +11,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// The APIs that must not be advertised until they are implemented.
-var notYet = []kmsg.Key{kmsg.Produce, kmsg.Fetch, kmsg.ListOffsets, kmsg.FindCoordinator,
-	kmsg.JoinGroup, kmsg.Heartbeat, kmsg.SyncGroup, kmsg.OffsetCommit, kmsg.OffsetFetch}
+// The APIs that must not be registered until they are implemented.
+var notYet = []kmsg.Key{kmsg.FindCoordinator, kmsg.JoinGroup, kmsg.Heartbeat, kmsg.SyncGroup,
+	kmsg.OffsetCommit, kmsg.OffsetFetch, kmsg.AddPartitionsToTxn, kmsg.EndTxn}
+
+// The data APIs: registered, but served only with a RecordService.
+var dataAPIs = map[kmsg.Key][2]int16{
+	kmsg.Produce: {0, 13}, kmsg.Fetch: {0, 18}, kmsg.ListOffsets: {0, 11}, kmsg.DeleteRecords: {0, 2},
+	kmsg.InitProducerID: {0, 5}, kmsg.OffsetForLeaderEpoch: {0, 4},
+}
 
 func TestKafkaRegistry(t *testing.T) {
 	want := map[kmsg.Key][2]int16{
@@ -21,25 +27,44 @@ func TestKafkaRegistry(t *testing.T) {
 		kmsg.DeleteTopics: {0, 6}, kmsg.CreatePartitions: {0, 3}, kmsg.DescribeCluster: {0, 2},
 		kmsg.DescribeConfigs: {0, 4}, kmsg.AlterConfigs: {0, 2}, kmsg.IncrementalAlterConfigs: {0, 1},
 	}
-	if len(registry) != len(want) {
-		t.Errorf("registry has %d APIs, want %d", len(registry), len(want))
+	if len(registry) != len(want)+len(dataAPIs) {
+		t.Errorf("registry has %d APIs, want %d", len(registry), len(want)+len(dataAPIs))
+	}
+	if n := len(registeredAPIs(false)); n != len(want) {
+		t.Errorf("%d APIs without records, want %d", n, len(want))
+	}
+	if n := len(registeredAPIs(true)); n != len(want)+len(dataAPIs) {
+		t.Errorf("%d APIs with records, want %d", n, len(want)+len(dataAPIs))
 	}
 	for k, v := range want {
-		e := lookupAPI(k.Int16())
-		if e == nil || e.minV != v[0] || e.maxV != v[1] {
-			t.Errorf("%s: registered %+v, want v%d-v%d", k.Name(), e, v[0], v[1])
+		for _, records := range []bool{false, true} {
+			e := lookupAPI(k.Int16(), records)
+			if e == nil || e.minV != v[0] || e.maxV != v[1] || e.needsRecords {
+				t.Errorf("%s (records %v): registered %+v, want v%d-v%d", k.Name(), records, e, v[0], v[1])
+			}
+		}
+	}
+	for k, v := range dataAPIs {
+		if e := lookupAPI(k.Int16(), false); e != nil {
+			t.Errorf("%s served without a RecordService", k.Name())
+		}
+		e := lookupAPI(k.Int16(), true)
+		if e == nil || e.minV != v[0] || e.maxV != v[1] || !e.needsRecords {
+			t.Errorf("%s: registered %+v, want v%d-v%d needing records", k.Name(), e, v[0], v[1])
 		}
 	}
 	for _, k := range notYet {
-		if lookupAPI(k.Int16()) != nil {
+		if lookupAPI(k.Int16(), true) != nil {
 			t.Errorf("%s registered before it is implemented", k.Name())
 		}
 	}
 	for _, bad := range []func(){
-		func() { register(kmsg.Metadata, 0, 1, (*Server).handleMetadata) }, // duplicate
-		func() { register(kmsg.Produce, 0, 99, (*Server).handleMetadata) }, // beyond kmsg
-		func() { register(kmsg.Produce, 3, 2, (*Server).handleMetadata) },  // empty range
-		func() { register(kmsg.Key(-7), 0, 0, (*Server).handleMetadata) },  // unknown key
+		func() { register(kmsg.Metadata, 0, 1, (*Server).handleMetadata) },      // duplicate
+		func() { registerData(kmsg.Produce, 0, 1, (*Server).handleMetadata) },   // duplicate
+		func() { register(kmsg.JoinGroup, 0, 99, (*Server).handleMetadata) },    // beyond kmsg
+		func() { registerData(kmsg.JoinGroup, 3, 2, (*Server).handleMetadata) }, // empty range
+		func() { register(kmsg.Key(-7), 0, 0, (*Server).handleMetadata) },       // unknown key
+		func() { register(kmsg.JoinGroup, 0, 1, nil) },                          // nil handler
 	} {
 		func() {
 			defer func() {
@@ -50,7 +75,7 @@ func TestKafkaRegistry(t *testing.T) {
 			bad()
 		}()
 	}
-	if lookupAPI(kmsg.Produce.Int16()) != nil {
+	if lookupAPI(kmsg.JoinGroup.Int16(), true) != nil {
 		t.Error("a panicking register left an entry behind")
 	}
 }
@@ -69,13 +94,14 @@ func TestKafkaApiVersions(t *testing.T) {
 	n := 0
 	bv.EachKeySorted(func(key, minV, maxV int16) {
 		n++
-		e := lookupAPI(key)
+		e := lookupAPI(key, false)
 		if e == nil || e.minV != minV || e.maxV != maxV {
 			t.Errorf("advertised %s v%d-v%d, registered %+v", kmsg.NameForKey(key), minV, maxV, e)
 		}
 	})
-	if n != len(registry) {
-		t.Errorf("advertised %d APIs, registered %d", n, len(registry))
+	served := len(registeredAPIs(false))
+	if n != served {
+		t.Errorf("advertised %d APIs, serving %d", n, served)
 	}
 
 	// A version above ours: v0 answer with UNSUPPORTED_VERSION and the list.
@@ -87,32 +113,42 @@ func TestKafkaApiVersions(t *testing.T) {
 	rc.write(frame)
 	resp := &kmsg.ApiVersionsResponse{Version: 0}
 	rc.recv(7, resp)
-	if resp.ErrorCode != kerr.UnsupportedVersion.Code || len(resp.ApiKeys) != len(registry) {
+	if resp.ErrorCode != kerr.UnsupportedVersion.Code || len(resp.ApiKeys) != served {
 		t.Fatalf("ApiVersions v99: code %d, %d keys", resp.ErrorCode, len(resp.ApiKeys))
 	}
 	// The connection stays usable.
 	resp3 := rc.roundTrip(&kmsg.ApiVersionsRequest{Version: 3, ClientSoftwareName: "x", ClientSoftwareVersion: "1"}).(*kmsg.ApiVersionsResponse)
-	if resp3.ErrorCode != 0 || len(resp3.ApiKeys) != len(registry) {
+	if resp3.ErrorCode != 0 || len(resp3.ApiKeys) != served {
 		t.Fatalf("ApiVersions v3 after v99: %+v", resp3)
 	}
 }
 
-// Every registered API answers every registered version with a response
-// that decodes at that version.
+// Every served API answers every registered version with a response that
+// decodes at that version, with and without a RecordService.
 func TestKafkaAllVersionsAnswer(t *testing.T) {
-	ts := newTestServer(t, nil)
-	ts.fake.put("a", false, 1)
-	rc := dialRaw(t, ts.addr)
-	for _, k := range registeredAPIs() {
-		for v := k.MinVersion; v <= k.MaxVersion; v++ {
-			req := kmsg.RequestForKey(k.ApiKey)
-			if d, ok := req.(interface{ Default() }); ok {
-				d.Default()
-			}
-			req.SetVersion(v)
-			resp := rc.roundTrip(req)
-			if resp.GetVersion() != v {
-				t.Errorf("%s v%d answered as v%d", kmsg.NameForKey(k.ApiKey), v, resp.GetVersion())
+	for _, withRecords := range []bool{false, true} {
+		var ts *testServer
+		if withRecords {
+			ts, _ = newDataTestServer(t)
+		} else {
+			ts = newTestServer(t, nil)
+		}
+		ts.fake.put("a", false, 1)
+		rc := dialRaw(t, ts.addr)
+		for _, k := range registeredAPIs(withRecords) {
+			for v := k.MinVersion; v <= k.MaxVersion; v++ {
+				req := kmsg.RequestForKey(k.ApiKey)
+				if d, ok := req.(interface{ Default() }); ok {
+					d.Default()
+				}
+				if p, ok := req.(*kmsg.ProduceRequest); ok {
+					p.Acks = -1 // acks=0 has no response
+				}
+				req.SetVersion(v)
+				resp := rc.roundTrip(req)
+				if resp.GetVersion() != v {
+					t.Errorf("%s v%d answered as v%d", kmsg.NameForKey(k.ApiKey), v, resp.GetVersion())
+				}
 			}
 		}
 	}

@@ -40,6 +40,11 @@ type Config struct {
 	HeartbeatInterval time.Duration // broker heartbeats; default 1 s
 	SessionTimeout    time.Duration // a broker is fenced after this long without heartbeats; default 6 s
 
+	// LogDB is the Raft log store: "pebble" (Dragonboat's sharded pebble
+	// with the small-memory preset) or "tan" (Dragonboat's tan log store).
+	// Fixed at the first start: Dragonboat refuses to switch.
+	LogDB string
+
 	Logger  zerolog.Logger
 	Metrics *metrics.Set // one set per node; required
 }
@@ -56,6 +61,7 @@ func DefaultConfig() Config {
 		HeartbeatRTT:      2,
 		HeartbeatInterval: time.Second,
 		SessionTimeout:    6 * time.Second,
+		LogDB:             "pebble",
 		Logger:            zerolog.Nop(),
 	}
 }
@@ -104,6 +110,11 @@ func (c Config) Validate() error {
 	}
 	if c.HeartbeatInterval <= 0 || c.SessionTimeout <= 2*c.HeartbeatInterval {
 		return errors.New("node: need HeartbeatInterval > 0 and SessionTimeout > 2*HeartbeatInterval")
+	}
+	switch c.LogDB {
+	case "", "pebble", "tan":
+	default:
+		return fmt.Errorf("node: unknown LogDB %q (want pebble or tan)", c.LogDB)
 	}
 	if c.Metrics == nil {
 		return errors.New("node: a metrics set is required")

@@ -32,6 +32,9 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	groups *groups
+	pids   pidBlock
+
 	registered atomic.Bool
 	closeOnce  sync.Once
 }
@@ -66,6 +69,7 @@ func Start(cfg Config) (*Node, error) {
 		cancel:      cancel,
 	}
 	n.m.init(cfg.NodeID)
+	n.groups = newGroups()
 	n.events = newEventQueue(log, n.m)
 
 	nhc := config.NodeHostConfig{
@@ -75,11 +79,7 @@ func Start(cfg Config) (*Node, error) {
 		RaftAddress:       cfg.RaftAddr,
 		RaftEventListener: n.events,
 		EnableMetrics:     true,
-		Expert: config.ExpertConfig{
-			// The metadata shard carries small proposals; the tiny preset
-			// bounds LogDB memory at 256 MiB (notes-dragonboat.md, LogDB).
-			LogDB: config.GetTinyMemLogDBConfig(),
-		},
+		Expert:            logDBConfig(cfg.LogDB),
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
@@ -128,6 +128,7 @@ func Start(cfg Config) (*Node, error) {
 	n.events.start(&n.wg, ctx)
 	n.goLoop(n.registerAndHeartbeat)
 	n.goLoop(n.fenceLoop)
+	n.goLoop(n.groupLoop)
 	return n, nil
 }
 

@@ -343,3 +343,20 @@ func splitList(v string) []string {
 	}
 	return out
 }
+
+// TopicConfig returns topic t's value of a known topic config: its explicit
+// value, or Kafka's default. ok is false for an unknown key.
+func TopicConfig(t *Topic, key string) (value string, ok bool) {
+	if t != nil {
+		for _, e := range t.Configs {
+			if e.Key == key {
+				return e.Value, true
+			}
+		}
+	}
+	d := configByName[key]
+	if d == nil {
+		return "", false
+	}
+	return d.Default, true
+}

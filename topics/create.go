@@ -2,6 +2,7 @@ package topics
 
 import (
 	"context"
+	"time"
 
 	"github.com/skiff-broker/skiff/statemachine"
 )
@@ -42,7 +43,76 @@ func (s *Service) Create(ctx context.Context, specs []CreateSpec, opts CreateOpt
 		return nil, err
 	}
 	s.applyCreateResult(p, res)
+	s.waitForLeaders(ctx, p.results)
 	return p.results, nil
+}
+
+// waitForLeaders returns once every partition of the created topics has a
+// leader recorded in the metadata shard (DESIGN §4: a client can produce
+// right after CreateTopics). A partition placed in an existing data group
+// has one already; a new group needs its first election, which its leader
+// reports through SetGroupLeader. If ctx ends first, the topics exist
+// anyway and the answer is still success; the wait is logged.
+func (s *Service) waitForLeaders(ctx context.Context, results []TopicResult) {
+	var names []string
+	for _, r := range results {
+		if r.Err == nil {
+			names = append(names, r.Name)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	backoff := 5 * time.Millisecond
+	for {
+		view, err := s.read(ctx, "wait for leaders", statemachine.QueryTopics{Names: names})
+		if err == nil && allLed(view) {
+			return
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			s.log.Warn().Strs("topics", names).Msg("created topics still have partitions without a leader at the request deadline")
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 100*time.Millisecond)
+	}
+}
+
+// allLed reports whether every partition in view has a leader: its data
+// group's leader, or (for a partition without a group) its own.
+func allLed(view *View) bool {
+	for _, t := range view.Topics {
+		for _, p := range t.Partitions {
+			if PartitionLeader(view, p).Leader < 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// LeaderInfo is a partition's leader and leader epoch as Kafka reports them.
+type LeaderInfo struct {
+	Leader      int32
+	LeaderEpoch int32
+}
+
+// PartitionLeader returns the leader of p: the Raft leader of its data
+// group and the group's term as the leader epoch (DESIGN §3); -1 and -1
+// while the group has no leader. A partition without a data group keeps
+// the leader its own SetLeader recorded.
+func PartitionLeader(view *View, p Partition) LeaderInfo {
+	if p.Group == 0 {
+		return LeaderInfo{Leader: p.Leader, LeaderEpoch: p.LeaderEpoch}
+	}
+	g := view.Groups[p.Group]
+	if g == nil || g.Leader < 0 {
+		return LeaderInfo{Leader: -1, LeaderEpoch: -1}
+	}
+	return LeaderInfo{Leader: g.Leader, LeaderEpoch: int32(min(g.Term, 1<<31-1))}
 }
 
 // AutoCreate creates missing topics with the broker defaults (auto-creation

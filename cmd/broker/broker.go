@@ -19,6 +19,7 @@ import (
 	"github.com/skiff-broker/skiff/kafka"
 	"github.com/skiff-broker/skiff/node"
 	"github.com/skiff-broker/skiff/topics"
+	"github.com/skiff-broker/skiff/topics/records"
 )
 
 // Config configures a broker.
@@ -30,6 +31,9 @@ type Config struct {
 	HTTPAddr        string // HTTP listen address ("" disables HTTP)
 	MaxRequestBytes int32  // socket.request.max.bytes
 	ClusterID       string
+	// MaintenanceInterval: how often data-group leaders enforce retention
+	// (default 30 s).
+	MaintenanceInterval time.Duration
 
 	// Listeners, when set, are used instead of listening on the addresses.
 	KafkaListener net.Listener
@@ -49,7 +53,9 @@ type Broker struct {
 	log    zerolog.Logger
 	node   *node.Node
 	topics *topics.Service
+	data   *records.Service
 	kafka  *kafka.Server
+	stop   context.CancelFunc
 	httpd  *http.Server
 
 	kafkaLn net.Listener
@@ -96,10 +102,25 @@ func Start(cfg Config) (_ *Broker, err error) {
 	if b.topics, err = topics.New(cfg.Topics); err != nil {
 		return nil, err
 	}
+	if b.data, err = records.New(records.Config{
+		Node:                b.node,
+		Logger:              cfg.Logger.With().Str("component", "records").Logger(),
+		MaintenanceInterval: cfg.MaintenanceInterval,
+	}); err != nil {
+		return nil, err
+	}
+	var runCtx context.Context
+	runCtx, b.stop = context.WithCancel(context.Background())
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.data.Run(runCtx)
+	}()
 	b.kafka, err = kafka.NewServer(kafka.Config{
 		NodeID:          b.node.ID(),
 		ClusterID:       cfg.ClusterID,
 		Topics:          b.topics,
+		Records:         b.data,
 		Cluster:         b.node,
 		AutoCreate:      cfg.Topics.AutoCreateTopics,
 		MaxRequestBytes: cfg.MaxRequestBytes,
@@ -173,6 +194,9 @@ func (b *Broker) Close() {
 			_ = b.kafka.Close()
 		} else if b.kafkaLn != nil {
 			b.kafkaLn.Close()
+		}
+		if b.stop != nil {
+			b.stop()
 		}
 		b.wg.Wait()
 		if b.node != nil {

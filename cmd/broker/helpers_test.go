@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"hash/crc32"
 	"strings"
 	"testing"
 	"time"
@@ -213,3 +214,7 @@ func sendOnce(addr string, req kmsg.Request, retry bool) error {
 	}
 	return nil
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }

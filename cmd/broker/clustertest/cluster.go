@@ -301,3 +301,41 @@ func WaitFor(timeout time.Duration, cond func() error) error {
 		time.Sleep(20 * time.Millisecond) // polling interval, not a wait for state
 	}
 }
+
+// AddNode starts a new node that joins the running cluster the way
+// `skiff start --join` does: it asks node 0 over HTTP to add it to the
+// metadata shard, then starts as a joining member. It returns the new
+// node's index.
+func (c *Cluster) AddNode() int {
+	i := len(c.cfgs)
+	base := c.cfgs[0]
+	nc := base.Node
+	nc.NodeID = uint64(i + 1)
+	nc.DataDir = filepath.Join(c.dir, fmt.Sprintf("node%d", i+1))
+	nc.RaftAddr = freeAddr(c)
+	nc.KafkaAddr = freeAddr(c)
+	nc.InitialMembers = nil
+	nc.Join = true
+	nc.Rack = ""
+	if i < len(c.opts.Racks) {
+		nc.Rack = c.opts.Racks[i]
+	}
+	cfg := base
+	cfg.Node = nc
+	cfg.KafkaAddr = nc.KafkaAddr
+	cfg.Logger = base.Logger.With().Uint64("joined", nc.NodeID).Logger()
+	url := fmt.Sprintf("http://%s/cluster/join?id=%d&raft_addr=%s", c.Broker(0).HTTPAddr(), nc.NodeID, nc.RaftAddr)
+	resp, err := http.Post(url, "text/plain", nil)
+	c.must(err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		c.must(fmt.Errorf("join: %s", resp.Status))
+	}
+	c.mu.Lock()
+	c.cfgs = append(c.cfgs, cfg)
+	c.sets = append(c.sets, metrics.NewSet())
+	c.brokers = append(c.brokers, nil)
+	c.mu.Unlock()
+	c.must(c.start(i))
+	return i
+}

@@ -1,0 +1,404 @@
+package broker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/skiff-broker/skiff/cmd/broker/clustertest"
+	"github.com/skiff-broker/skiff/statemachine/datagroup"
+)
+
+func createTopic(t *testing.T, c *clustertest.Cluster, name string, partitions int32, rf int16, configs map[string]*string) {
+	t.Helper()
+	req := createTopicsReq([]string{name}, partitions, rf)
+	for k, v := range configs {
+		cfg := kmsg.NewCreateTopicsRequestTopicConfig()
+		cfg.Name, cfg.Value = k, v
+		req.Topics[0].Configs = append(req.Topics[0].Configs, cfg)
+	}
+	resp := requestTo(t, c.KafkaAddrs()[0], req).(*kmsg.CreateTopicsResponse)
+	if err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+}
+
+func consumeAll(t *testing.T, addr, topic string, want int, timeout time.Duration) []*kgo.Record {
+	t.Helper()
+	cl := nodeClient(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(200*time.Millisecond), kgo.RequestRetries(20))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of %d records from %s before the deadline", len(out), want, topic)
+		}
+		fs.EachError(func(topic string, p int32, err error) {
+			if !kerr.IsRetriable(err) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("fetch %s/%d: %v", topic, p, err)
+			}
+		})
+		out = append(out, fs.Records()...)
+	}
+	return out
+}
+
+// Any client produces through one node and consumes through another.
+func TestClusterProduceConsumeThroughAnyNode(t *testing.T) {
+	c := clustertest.New(t, 3, clustertest.Options{})
+	createTopic(t, c, "events", 6, 3, nil)
+	prod := nodeClient(t, c.KafkaAddrs()[0], kgo.RequestRetries(20), kgo.ProducerBatchCompression(kgo.SnappyCompression()))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const n = 1000
+	sent := map[string]string{}
+	var recs []*kgo.Record
+	for i := range n {
+		k, v := fmt.Sprintf("key-%04d", i), fmt.Sprintf("value-%04d-%s", i, strings.Repeat("x", i%50))
+		sent[k] = v
+		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(k), Value: []byte(v)})
+	}
+	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	got := consumeAll(t, c.KafkaAddrs()[1], "events", n, time.Minute)
+	if len(got) != n {
+		t.Fatalf("consumed %d records, want %d", len(got), n)
+	}
+	lastOffset := map[int32]int64{}
+	for _, r := range got {
+		if sent[string(r.Key)] != string(r.Value) {
+			t.Fatalf("record %s = %q, produced %q", r.Key, r.Value, sent[string(r.Key)])
+		}
+		delete(sent, string(r.Key))
+		if prev, ok := lastOffset[r.Partition]; ok && r.Offset != prev+1 {
+			t.Fatalf("partition %d: offset %d after %d", r.Partition, r.Offset, prev)
+		}
+		lastOffset[r.Partition] = r.Offset
+	}
+	if len(sent) != 0 {
+		t.Fatalf("%d records never consumed", len(sent))
+	}
+
+	// ListOffsets and DeleteRecords through kadm.
+	adm := kadm.NewClient(nodeClient(t, c.KafkaAddrs()[2], kgo.RequestRetries(20)))
+	ends, err := adm.ListEndOffsets(ctx, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
+	if total != n {
+		t.Fatalf("end offsets sum to %d, want %d", total, n)
+	}
+	end0, _ := ends.Lookup("events", 0)
+	offs := kadm.Offsets{}
+	offs.AddOffset("events", 0, end0.Offset/2, -1)
+	del, err := adm.DeleteRecords(ctx, offs)
+	if err != nil || del.Error() != nil {
+		t.Fatalf("delete records: %v %v", err, del.Error())
+	}
+	starts, err := adm.ListStartOffsets(ctx, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s0, _ := starts.Lookup("events", 0); s0.Offset != end0.Offset/2 {
+		t.Fatalf("start offset after DeleteRecords: %d, want %d", s0.Offset, end0.Offset/2)
+	}
+}
+
+// Produce to a node that does not lead the partition: NOT_LEADER_OR_FOLLOWER;
+// to an unknown topic: UNKNOWN_TOPIC_OR_PARTITION.
+func TestClusterProduceLeaderChecks(t *testing.T) {
+	c := clustertest.New(t, 3, clustertest.Options{})
+	createTopic(t, c, "checked", 3, 3, nil)
+	md := metadataFrom(t, c.KafkaAddrs()[0], "checked")
+	p := md.Topics[0].Partitions[0]
+	leader := p.Leader
+	var other int
+	for i := range 3 {
+		if int32(i+1) != leader {
+			other = i
+			break
+		}
+	}
+	batch := rawBatch(t, "v")
+	produce := func(addr, topic string) int16 {
+		req := kmsg.NewPtrProduceRequest()
+		req.Acks, req.TimeoutMillis = -1, 10000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = topic // Produce v13 addresses topics by ID
+		if topic == "checked" {
+			rt.TopicID = md.Topics[0].TopicID
+		} else {
+			rt.TopicID = [16]byte{1, 2, 3}
+		}
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition, rp.Records = 0, batch
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return requestTo(t, addr, req).(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode
+	}
+	if code := produce(c.KafkaAddrs()[other], "checked"); code != kerr.NotLeaderForPartition.Code {
+		t.Fatalf("produce to non-leader node %d: %v", other+1, kerr.ErrorForCode(code))
+	}
+	if code := produce(c.KafkaAddrs()[leader-1], "checked"); code != 0 {
+		t.Fatalf("produce to the leader: %v", kerr.ErrorForCode(code))
+	}
+	if code := produce(c.KafkaAddrs()[0], "no-such-topic"); code != kerr.UnknownTopicOrPartition.Code && code != kerr.UnknownTopicID.Code {
+		t.Fatalf("produce to an unknown topic: %v", kerr.ErrorForCode(code))
+	}
+}
+
+// rawBatch encodes one record batch (v2, uncompressed, not idempotent).
+func rawBatch(t testing.TB, values ...string) []byte {
+	t.Helper()
+	var recs []byte
+	for i, v := range values {
+		r := kmsg.NewRecord()
+		r.OffsetDelta = int32(i)
+		r.Value = []byte(v)
+		recs = r.AppendTo(recs)
+	}
+	b := kmsg.NewRecordBatch()
+	b.Magic = 2
+	b.ProducerID, b.ProducerEpoch, b.FirstSequence = -1, -1, -1
+	b.LastOffsetDelta = int32(len(values) - 1)
+	b.NumRecords = int32(len(values))
+	b.Records = recs
+	now := time.Now().UnixMilli()
+	b.FirstTimestamp, b.MaxTimestamp = now, now
+	raw := b.AppendTo(nil)
+	b.Length = int32(len(raw) - 12)
+	raw = b.AppendTo(nil)
+	// CRC-32C over attributes..end
+	b.CRC = int32(crc32c(raw[21:]))
+	return b.AppendTo(nil)
+}
+
+// Each broker leads about the same number of data groups.
+func TestClusterGroupLeadershipBalanced(t *testing.T) {
+	c := clustertest.New(t, 3, clustertest.Options{})
+	createTopic(t, c, "balanced", 9, 3, nil)
+	err := clustertest.WaitFor(30*time.Second, func() error {
+		md := metadataFrom(t, c.KafkaAddrs()[0], "balanced")
+		count := map[int32]int{}
+		for _, p := range md.Topics[0].Partitions {
+			count[p.Leader]++
+		}
+		for id := int32(1); id <= 3; id++ {
+			if count[id] != 3 {
+				return fmt.Errorf("partition leaders per broker: %v", count)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The durability test (issue: data plane): an idempotent acks=all producer
+// writes numbered records to several partitions while the node leading a
+// data group is stopped and later restarted. Every acknowledged record is
+// read back exactly once, in order per partition, and every replica of
+// every group ends with the same contents.
+func TestClusterAckedWritesSurviveLeaderLoss(t *testing.T) {
+	c := clustertest.New(t, 3, clustertest.Options{})
+	const topic, partitions = "durable-data", 6
+	createTopic(t, c, topic, partitions, 3, nil)
+	prod := nodeClient(t, c.KafkaAddrs()[0], kgo.RequestRetries(1000), kgo.RetryTimeout(time.Minute),
+		kgo.SeedBrokers(c.KafkaAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	var mu sync.Mutex
+	acked := map[int32][]string{} // per partition, in ack order
+	var inFlight sync.WaitGroup
+	var produced atomic.Int64
+	stop := make(chan struct{})
+	var loop sync.WaitGroup
+	loop.Add(1)
+	go func() {
+		defer loop.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p := int32(i % partitions)
+			v := fmt.Sprintf("p%d-%06d", p, i/partitions)
+			inFlight.Add(1)
+			produced.Add(1)
+			prod.Produce(ctx, &kgo.Record{Topic: topic, Partition: p, Value: []byte(v)}, func(r *kgo.Record, err error) {
+				defer inFlight.Done()
+				if err == nil {
+					mu.Lock()
+					acked[r.Partition] = append(acked[r.Partition], string(r.Value))
+					mu.Unlock()
+				}
+			})
+			if i%200 == 199 {
+				prod.Flush(ctx)
+			}
+		}
+	}()
+	waitAcked := func(n int) {
+		if err := clustertest.WaitFor(time.Minute, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			total := 0
+			for _, v := range acked {
+				total += len(v)
+			}
+			if total < n {
+				return fmt.Errorf("%d acked", total)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitAcked(2000)
+	md := metadataFrom(t, c.KafkaAddrs()[0], topic)
+	victim := int(md.Topics[0].Partitions[0].Leader) - 1
+	t.Logf("stopping node %d, leader of partition 0's data group", victim+1)
+	c.Stop(victim)
+	waitAcked(5000)
+	c.Restart(victim)
+	waitAcked(8000)
+	close(stop)
+	loop.Wait()
+	prod.Flush(ctx)
+	inFlight.Wait()
+
+	mu.Lock()
+	total := 0
+	for _, v := range acked {
+		total += len(v)
+	}
+	mu.Unlock()
+	t.Logf("produced %d, acknowledged %d", produced.Load(), total)
+
+	got := consumeAll(t, c.KafkaAddrs()[(victim+1)%3], topic, total, time.Minute)
+	per := map[int32][]string{}
+	for _, r := range got {
+		per[r.Partition] = append(per[r.Partition], string(r.Value))
+	}
+	for p := int32(0); p < partitions; p++ {
+		seen := map[string]int{}
+		for _, v := range per[p] {
+			seen[v]++
+		}
+		for _, v := range acked[p] {
+			if seen[v] != 1 {
+				t.Fatalf("partition %d: acknowledged record %s read %d times", p, v, seen[v])
+			}
+		}
+		if !sort.StringsAreSorted(per[p]) {
+			t.Fatalf("partition %d: records out of order", p)
+		}
+	}
+	// Every replica of every group converges to the same contents.
+	err := clustertest.WaitFor(30*time.Second, func() error {
+		return sameGroupDigests(c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func sameGroupDigests(c *clustertest.Cluster) error {
+	digests := map[uint64]map[string][]int{}
+	for i := range c.Len() {
+		b := c.Broker(i)
+		if b == nil {
+			return fmt.Errorf("node %d stopped", i+1)
+		}
+		for _, shard := range b.Node().LocalGroups() {
+			sm, ok := b.Node().GroupSM(shard)
+			if !ok {
+				continue
+			}
+			v, err := sm.Lookup(datagroup.QueryDigest{})
+			if err != nil {
+				return err
+			}
+			if digests[shard] == nil {
+				digests[shard] = map[string][]int{}
+			}
+			d := fmt.Sprint(v)
+			digests[shard][d] = append(digests[shard][d], i+1)
+		}
+	}
+	for shard, ds := range digests {
+		if len(ds) != 1 {
+			return fmt.Errorf("group %d: replicas differ: %v", shard, ds)
+		}
+	}
+	return nil
+}
+
+// kcat (librdkafka) produces 1,000 keyed messages to one node and consumes
+// them back from another. CI installs kcat; elsewhere the test needs it on
+// PATH.
+func TestClusterKcatProduceConsume(t *testing.T) {
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("kcat is not installed (.ci/run installs it)")
+		}
+		t.Skip("kcat not on PATH")
+	}
+	c := clustertest.New(t, 3, clustertest.Options{})
+	createTopic(t, c, "kcat", 3, 3, nil)
+	var in strings.Builder
+	want := map[string]string{}
+	for i := range 1000 {
+		k, v := fmt.Sprintf("k%04d", i), fmt.Sprintf("v%04d", i)
+		want[k] = v
+		fmt.Fprintf(&in, "%s:%s\n", k, v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := exec.CommandContext(ctx, kcat, "-P", "-b", c.KafkaAddrs()[0], "-t", "kcat", "-K:", "-X", "acks=all")
+	p.Stdin = strings.NewReader(in.String())
+	if out, err := p.CombinedOutput(); err != nil {
+		t.Fatalf("kcat -P: %v\n%s", err, out)
+	}
+	cons := exec.CommandContext(ctx, kcat, "-C", "-b", c.KafkaAddrs()[1], "-t", "kcat", "-o", "beginning", "-e", "-f", "%k:%s\n", "-q")
+	out, err := cons.Output()
+	if err != nil {
+		t.Fatalf("kcat -C: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 1000 {
+		t.Fatalf("kcat consumed %d messages, want 1000", len(lines))
+	}
+	for _, l := range lines {
+		k, v, _ := strings.Cut(l, ":")
+		if want[k] != v {
+			t.Fatalf("kcat consumed %q, want %s:%s", l, k, want[k])
+		}
+		delete(want, k)
+	}
+	if len(want) != 0 {
+		t.Fatalf("%d messages missing", len(want))
+	}
+}

@@ -1,0 +1,140 @@
+package kafka
+
+// Produce: v0-13
+//
+// Behavior:
+//   - Acks must be 0, 1 or -1; otherwise every partition gets
+//     INVALID_REQUIRED_ACKS and the service is not called (Kafka, kfake).
+//   - A non-null TransactionID (transactional_id) gives every partition
+//     TRANSACTIONAL_ID_AUTHORIZATION_FAILED: Skiff has no transactions
+//     (errors.go explains the choice).
+//   - Otherwise the whole request is one RecordService.Produce call with a
+//     deadline from TimeoutMillis (deadline.go). Record bytes are passed as
+//     sent; the service validates them (a MessageSet v0/v1, which v0-2
+//     clients send, is its UNSUPPORTED_FOR_MESSAGE_FORMAT). Acks 1 and -1
+//     mean the same: the answer comes after the commit.
+//   - Acks 0: Kafka sends no response, so neither do we (conn.go); the
+//     connection reads its next request only after the service returned.
+//     If any partition failed, the connection is closed, as Kafka does, so
+//     that the client refreshes its metadata: it has no other way to learn.
+//   - A failed partition reports BaseOffset, LogAppendTime and
+//     LogStartOffset -1, with the service's message (v8+).
+//
+// Version notes:
+//   - v1: ThrottleMillis; v2: LogAppendTime; v3: TransactionID, and
+//     RecordBatch (magic 2) is the only format clients send
+//   - v5: LogStartOffset; v8: ErrorMessage (ErrorRecords not filled)
+//   - v9: flexible; v10: CurrentLeader and Brokers tags (not filled: on
+//     NOT_LEADER_OR_FOLLOWER kgo refreshes its metadata)
+//   - v13: topics by TopicID only (an unknown ID is UNKNOWN_TOPIC_ID from
+//     the service); the response echoes the ID
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/skiff-broker/skiff/topics/records"
+)
+
+func init() { registerData(kmsg.Produce, 0, 13, (*Server).handleProduce) }
+
+// errAcksZeroFailed closes a connection after a failed acks=0 produce.
+var errAcksZeroFailed = errors.New("kafka: produce with acks=0 failed; closing the connection so the client refreshes metadata")
+
+func (s *Server) handleProduce(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.ProduceRequest)
+
+	var results []records.ProduceTopicResult
+	switch {
+	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
+		results = produceFailAll(req, &codeError{kind: records.ErrInvalidRequiredAcks,
+			msg: fmt.Sprintf("Invalid required acks %d: must be -1, 0 or 1.", req.Acks)})
+	case req.TransactionID != nil:
+		results = produceFailAll(req, &codeError{kind: records.ErrTransactionsDisabled,
+			msg: fmt.Sprintf("Transactions are not supported: transactional ID %q cannot produce.", *req.TransactionID)})
+	default:
+		pctx, cancel := adminContext(ctx, req.TimeoutMillis)
+		results = s.cfg.Records.Produce(pctx, produceRequest(req))
+		cancel()
+	}
+
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	resp.Topics = make([]kmsg.ProduceResponseTopic, 0, len(req.Topics))
+	var failed error
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		tr, _ := at(results, i)
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, 0, len(rt.Partitions))
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			pr, ok := at(tr.Partitions, j)
+			if !ok || pr.Partition != rp.Partition {
+				pr = records.ProducePartitionResult{Partition: rp.Partition, Err: errRecordResults}
+			}
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			if pr.Err != nil {
+				sp.ErrorCode = s.errCode(kmsg.Produce, pr.Err)
+				sp.ErrorMessage = errorMessage(pr.Err)
+				sp.BaseOffset = -1
+				if failed == nil {
+					failed = fmt.Errorf("%w: partition %d: %w", errAcksZeroFailed, rp.Partition, pr.Err)
+				}
+			} else {
+				sp.BaseOffset = pr.BaseOffset
+				sp.LogAppendTime = pr.LogAppendTime
+				sp.LogStartOffset = pr.LogStartOffset
+				s.m.produceBytes.Add(len(rp.Records))
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if req.Acks == 0 {
+		return nil, failed // no response; an error closes the connection
+	}
+	return resp, nil
+}
+
+// produceRequest converts the request for the service: topics by name, or
+// by ID from v13.
+func produceRequest(req *kmsg.ProduceRequest) records.ProduceRequest {
+	out := records.ProduceRequest{
+		Acks:          req.Acks,
+		TimeoutMillis: req.TimeoutMillis,
+		Topics:        make([]records.ProduceTopic, len(req.Topics)),
+	}
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		t := records.ProduceTopic{Partitions: make([]records.ProducePartition, len(rt.Partitions))}
+		if req.Version >= 13 {
+			t.TopicID = records.TopicID(rt.TopicID)
+		} else {
+			t.Name = rt.Topic
+		}
+		for j, rp := range rt.Partitions {
+			t.Partitions[j] = records.ProducePartition{Partition: rp.Partition, Records: rp.Records}
+		}
+		out.Topics[i] = t
+	}
+	return out
+}
+
+// produceFailAll answers every partition with err, without the service.
+func produceFailAll(req *kmsg.ProduceRequest, err error) []records.ProduceTopicResult {
+	out := make([]records.ProduceTopicResult, len(req.Topics))
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		out[i] = records.ProduceTopicResult{Name: rt.Topic, TopicID: records.TopicID(rt.TopicID),
+			Partitions: make([]records.ProducePartitionResult, len(rt.Partitions))}
+		for j, rp := range rt.Partitions {
+			out[i].Partitions[j] = records.ProducePartitionResult{Partition: rp.Partition, Err: err}
+		}
+	}
+	return out
+}

@@ -1,0 +1,252 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/config"
+	"github.com/lni/dragonboat/v4/raftio"
+	dbsm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/rs/zerolog"
+
+	"github.com/skiff-broker/skiff/statemachine"
+	"github.com/skiff-broker/skiff/statemachine/datagroup"
+)
+
+// Data groups (DESIGN §3). Every node runs a loop that
+//   - starts a replica of each data group whose members include this broker,
+//     as soon as the metadata shard lists the group and its members' Raft
+//     addresses (also after a restart, from the local metadata state);
+//   - reports leadership: for each local group this node leads in a term
+//     the metadata shard does not have yet, it proposes SetGroupLeader — all
+//     such reports of one pass in one proposal;
+//   - balances leadership: a group's preferred leader is Members[Slot]; the
+//     current leader hands leadership to an alive preferred leader, checking
+//     the result on later passes (RequestLeaderTransfer is best effort).
+// Leader events from Dragonboat only wake the loop up.
+
+// groups tracks this node's data-group replicas.
+type groups struct {
+	mu       sync.Mutex
+	started  map[uint64]bool
+	sms      map[uint64]*datagroup.StateMachine
+	transfer map[uint64]time.Time // last leader-transfer request per shard
+	kick     chan struct{}
+}
+
+func newGroups() *groups {
+	return &groups{
+		started:  map[uint64]bool{},
+		sms:      map[uint64]*datagroup.StateMachine{},
+		transfer: map[uint64]time.Time{},
+		kick:     make(chan struct{}, 1),
+	}
+}
+
+// Opened implements datagroup.Registry.
+func (g *groups) Opened(shard uint64, s *datagroup.StateMachine) {
+	g.mu.Lock()
+	g.sms[shard] = s
+	g.mu.Unlock()
+}
+
+// Closed implements datagroup.Registry.
+func (g *groups) Closed(shard uint64, s *datagroup.StateMachine) {
+	g.mu.Lock()
+	if g.sms[shard] == s {
+		delete(g.sms, shard)
+	}
+	g.mu.Unlock()
+}
+
+func (g *groups) wake() {
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
+// GroupSM returns this node's replica of a data group, if it runs here.
+func (n *Node) GroupSM(shardID uint64) (*datagroup.StateMachine, bool) {
+	n.groups.mu.Lock()
+	defer n.groups.mu.Unlock()
+	s, ok := n.groups.sms[shardID]
+	return s, ok
+}
+
+// GroupLeader returns the leader of a data group as this node knows it
+// (Dragonboat's local view: a routing hint; the proposal path is what
+// guarantees correctness) and its term. ok is false when this node has no
+// replica of the group or knows no leader.
+func (n *Node) GroupLeader(shardID uint64) (leader int32, term uint64, ok bool) {
+	id, t, valid, err := n.nh.GetLeaderID(shardID)
+	if err != nil || !valid || id == 0 {
+		return -1, 0, false
+	}
+	return int32(id), t, true
+}
+
+func (n *Node) groupConfig(shardID uint64) config.Config {
+	return config.Config{
+		ShardID:             shardID,
+		ReplicaID:           n.cfg.NodeID,
+		ElectionRTT:         n.cfg.ElectionRTT,
+		HeartbeatRTT:        n.cfg.HeartbeatRTT,
+		CheckQuorum:         true,
+		PreVote:             true,
+		SnapshotEntries:     2000,
+		CompactionOverhead:  500,
+		OrderedConfigChange: true,
+		MaxInMemLogSize:     256 << 20,
+	}
+}
+
+func (n *Node) groupLoop(ctx context.Context) {
+	log := n.log.With().Str("component", "groups").Logger()
+	events := make(chan raftio.LeaderInfo, 256)
+	n.events.subscribe(events)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	factory := datagroup.NewFactory(n.groupsDir(), n.cfg.Logger.With().Str("component", "datagroup").Logger(), n.groups)
+	var lastBalance time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-n.groups.kick:
+		case <-events:
+		}
+		gv, err := n.LocalRead(statemachine.QueryGroups{})
+		if err != nil {
+			continue
+		}
+		bv, err := n.LocalRead(statemachine.QueryBrokers{})
+		if err != nil {
+			continue
+		}
+		all := gv.([]*statemachine.DataGroup)
+		brokers := map[int32]*statemachine.Broker{}
+		for _, b := range bv.(*statemachine.BrokersView).Brokers {
+			brokers[b.ID] = b
+		}
+		self := n.ID()
+		var reports []statemachine.Command
+		balance := time.Since(lastBalance) > time.Second
+		for _, g := range all {
+			if !slices.Contains(g.Members, self) {
+				continue
+			}
+			if !n.groups.isStarted(g.ShardID) {
+				if err := n.startGroup(g, brokers, factory); err != nil {
+					log.Debug().Err(err).Uint64("shard", g.ShardID).Msg("data group not started yet")
+					continue
+				}
+				log.Info().Uint64("shard", g.ShardID).Ints32("members", g.Members).Msg("data group replica started")
+			}
+			leader, term, ok := n.GroupLeader(g.ShardID)
+			if !ok || leader != self {
+				continue
+			}
+			if g.Leader != self || g.Term != term {
+				reports = append(reports, statemachine.SetGroupLeader{ShardID: g.ShardID, Leader: self, Term: term})
+			}
+			if balance {
+				n.balanceGroup(g, brokers, log)
+			}
+		}
+		if balance {
+			lastBalance = time.Now()
+		}
+		if len(reports) > 0 {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err := n.Propose(pctx, "group_leaders", statemachine.Batch{Cmds: reports})
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				log.Warn().Err(err).Int("groups", len(reports)).Msg("reporting group leaders failed; retrying")
+			}
+		}
+	}
+}
+
+func (n *Node) groupsDir() string { return n.cfg.DataDir + "/groups" }
+
+func (g *groups) isStarted(shard uint64) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.started[shard]
+}
+
+// startGroup starts this node's replica of a data group: from its own data
+// when it has started before, else with the group's members as the initial
+// members (the same map on every member, built from the metadata shard).
+func (n *Node) startGroup(g *statemachine.DataGroup, brokers map[int32]*statemachine.Broker, factory dbsm.CreateOnDiskStateMachineFunc) error {
+	var members map[uint64]dragonboat.Target
+	if !n.nh.HasNodeInfo(g.ShardID, n.cfg.NodeID) {
+		members = map[uint64]dragonboat.Target{}
+		for _, m := range g.Members {
+			b := brokers[m]
+			if b == nil || b.RaftAddr == "" {
+				return fmt.Errorf("member %d has not registered its raft address", m)
+			}
+			members[uint64(m)] = b.RaftAddr
+		}
+	}
+	if err := n.nh.StartOnDiskReplica(members, false, factory, n.groupConfig(g.ShardID)); err != nil &&
+		!errors.Is(err, dragonboat.ErrShardAlreadyExist) {
+		return err
+	}
+	n.groups.mu.Lock()
+	n.groups.started[g.ShardID] = true
+	n.groups.mu.Unlock()
+	return nil
+}
+
+// balanceGroup hands leadership of a group this node leads to the group's
+// preferred leader, when that broker is alive. The outcome is checked by
+// later passes; a transfer is requested at most every 5 s per group
+// (RequestLeaderTransfer fails often on busy shards: notes-dragonboat §1.10).
+func (n *Node) balanceGroup(g *statemachine.DataGroup, brokers map[int32]*statemachine.Broker, log zerolog.Logger) {
+	if int(g.Slot) >= len(g.Members) {
+		return
+	}
+	preferred := g.Members[g.Slot]
+	if preferred == n.ID() {
+		return
+	}
+	if b := brokers[preferred]; b == nil || !b.Alive {
+		return
+	}
+	n.groups.mu.Lock()
+	last := n.groups.transfer[g.ShardID]
+	due := time.Since(last) > 5*time.Second
+	if due {
+		n.groups.transfer[g.ShardID] = time.Now()
+	}
+	n.groups.mu.Unlock()
+	if !due {
+		return
+	}
+	if err := n.nh.RequestLeaderTransfer(g.ShardID, uint64(preferred)); err != nil {
+		log.Debug().Err(err).Uint64("shard", g.ShardID).Msg("leader transfer request failed")
+		return
+	}
+	log.Info().Uint64("shard", g.ShardID).Int32("to", preferred).Msg("handing group leadership to its preferred leader")
+}
+
+// LocalGroups lists the data groups with a replica open on this node.
+func (n *Node) LocalGroups() []uint64 {
+	n.groups.mu.Lock()
+	defer n.groups.mu.Unlock()
+	out := make([]uint64, 0, len(n.groups.sms))
+	for id := range n.groups.sms {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,234 @@
+package datagroup
+
+import "fmt"
+
+// Command encoding. Every command is an envelope
+//
+//	[FormatVersion = 1][op][payload]
+//
+// and the payload is the command's fields in declaration order, encoded with
+// the primitives of wire.go:
+//
+//	Produce           TimestampMs varint, LeaderEpoch int32,
+//	                  Parts [](Key, LogAppendTime bool, MaxMessageBytes int32,
+//	                  SegmentBytes varint, Records bytes)
+//	DeleteRecords     Parts [](Key, Offset varint)
+//	Retention         NowMs varint, Parts [](Key, RetentionMs varint,
+//	                  RetentionBytes varint)
+//	DeletePartitions  Keys []Key
+//
+// Decode is strict: the payload must end exactly where the envelope ends. A
+// payload change needs a new Op (or a new FormatVersion); decoders never skip
+// bytes they do not understand. Decode returns value types with nil for
+// empty slices; ProducePart.Records aliases the input (it is not copied).
+// Encode accepts values and pointers.
+
+// Smallest encoded element of each list, for allocation bounds.
+const (
+	minKeySize         = 16 + 1
+	minProducePartSize = minKeySize + 1 + 1 + 1 + 1
+	minDeleteRecsSize  = minKeySize + 1
+	minRetentionSize   = minKeySize + 1 + 1
+	minPartResultSize  = 1 + 1 + 1 + 1
+)
+
+// Encode returns the envelope bytes of cmd. It panics on a Command type
+// this package does not define or a nil pointer: both are programming
+// errors.
+func Encode(cmd Command) []byte {
+	w := &writer{}
+	switch c := cmd.(type) {
+	case Produce:
+		w.b = make([]byte, 0, encodedProduceSize(&c))
+		encodeProduce(w, &c)
+	case *Produce:
+		w.b = make([]byte, 0, encodedProduceSize(c))
+		encodeProduce(w, c)
+	case DeleteRecords:
+		encodeDeleteRecords(w, &c)
+	case *DeleteRecords:
+		encodeDeleteRecords(w, c)
+	case Retention:
+		encodeRetention(w, &c)
+	case *Retention:
+		encodeRetention(w, c)
+	case DeletePartitions:
+		encodeDeletePartitions(w, &c)
+	case *DeletePartitions:
+		encodeDeletePartitions(w, c)
+	default:
+		panic(fmt.Sprintf("datagroup: Encode: unsupported command type %T", cmd))
+	}
+	return w.b
+}
+
+func header(w *writer, op Op) {
+	w.byte(FormatVersion)
+	w.byte(byte(op))
+}
+
+func encodedProduceSize(c *Produce) int {
+	n := 2 + 10 + 5 + 5
+	for i := range c.Parts {
+		n += 16 + 5 + 1 + 5 + 10 + 10 + len(c.Parts[i].Records)
+	}
+	return n
+}
+
+func encodeProduce(w *writer, c *Produce) {
+	header(w, OpProduce)
+	w.varint(c.TimestampMs)
+	w.int32(c.LeaderEpoch)
+	w.uvarint(uint64(len(c.Parts)))
+	for i := range c.Parts {
+		p := &c.Parts[i]
+		w.key(p.Key)
+		w.bool(p.LogAppendTime)
+		w.int32(p.MaxMessageBytes)
+		w.varint(p.SegmentBytes)
+		w.bytes(p.Records)
+	}
+}
+
+func encodeDeleteRecords(w *writer, c *DeleteRecords) {
+	header(w, OpDeleteRecords)
+	w.uvarint(uint64(len(c.Parts)))
+	for _, p := range c.Parts {
+		w.key(p.Key)
+		w.varint(p.Offset)
+	}
+}
+
+func encodeRetention(w *writer, c *Retention) {
+	header(w, OpRetention)
+	w.varint(c.NowMs)
+	w.uvarint(uint64(len(c.Parts)))
+	for _, p := range c.Parts {
+		w.key(p.Key)
+		w.varint(p.RetentionMs)
+		w.varint(p.RetentionBytes)
+	}
+}
+
+func encodeDeletePartitions(w *writer, c *DeletePartitions) {
+	header(w, OpDeletePartitions)
+	w.uvarint(uint64(len(c.Keys)))
+	for _, k := range c.Keys {
+		w.key(k)
+	}
+}
+
+// Decode parses an envelope. It never panics: malformed, truncated or
+// unknown input returns an error wrapping ErrMalformed or ErrUnknownOp.
+func Decode(b []byte) (Command, error) {
+	if len(b) < 2 {
+		return nil, fmt.Errorf("%w: envelope of %d bytes", ErrMalformed, len(b))
+	}
+	if b[0] != FormatVersion {
+		return nil, fmt.Errorf("%w: unsupported format version %d", ErrMalformed, b[0])
+	}
+	op := Op(b[1])
+	r := &reader{b: b[2:]}
+	var cmd Command
+	switch op {
+	case OpProduce:
+		cmd = decodeProduce(r)
+	case OpDeleteRecords:
+		cmd = decodeDeleteRecords(r)
+	case OpRetention:
+		cmd = decodeRetention(r)
+	case OpDeletePartitions:
+		cmd = decodeDeletePartitions(r)
+	default:
+		return nil, fmt.Errorf("%w: %d", ErrUnknownOp, op)
+	}
+	if err := r.end(); err != nil {
+		return nil, fmt.Errorf("op %d: %w", op, err)
+	}
+	return cmd, nil
+}
+
+func decodeProduce(r *reader) Command {
+	c := Produce{TimestampMs: r.varint(), LeaderEpoch: r.int32()}
+	if n := r.count(minProducePartSize); n > 0 {
+		c.Parts = make([]ProducePart, n)
+		for i := range c.Parts {
+			c.Parts[i] = ProducePart{Key: r.key(), LogAppendTime: r.bool(),
+				MaxMessageBytes: r.int32(), SegmentBytes: r.varint(), Records: r.raw()}
+		}
+	}
+	return c
+}
+
+func decodeDeleteRecords(r *reader) Command {
+	var c DeleteRecords
+	if n := r.count(minDeleteRecsSize); n > 0 {
+		c.Parts = make([]DeleteRecordsPart, n)
+		for i := range c.Parts {
+			c.Parts[i] = DeleteRecordsPart{Key: r.key(), Offset: r.varint()}
+		}
+	}
+	return c
+}
+
+func decodeRetention(r *reader) Command {
+	c := Retention{NowMs: r.varint()}
+	if n := r.count(minRetentionSize); n > 0 {
+		c.Parts = make([]RetentionPart, n)
+		for i := range c.Parts {
+			c.Parts[i] = RetentionPart{Key: r.key(), RetentionMs: r.varint(), RetentionBytes: r.varint()}
+		}
+	}
+	return c
+}
+
+func decodeDeletePartitions(r *reader) Command {
+	var c DeletePartitions
+	if n := r.count(minKeySize); n > 0 {
+		c.Keys = make([]PartitionKey, n)
+		for i := range c.Keys {
+			c.Keys[i] = r.key()
+		}
+	}
+	return c
+}
+
+// resultVersion is the first byte of an encoded Result.
+const resultVersion byte = 1
+
+// EncodeResult / DecodeResult carry Result in sm.Result.Data (sm.Result.Value
+// is the number of parts). Format: [resultVersion = 1][count uvarint], then
+// per part: Code byte, BaseOffset, LogAppendTime, LogStartOffset varints.
+// Results are never stored: the proposer's own replica computes them.
+func EncodeResult(r Result) []byte {
+	w := &writer{b: make([]byte, 0, 2+len(r.Parts)*16)}
+	w.byte(resultVersion)
+	w.uvarint(uint64(len(r.Parts)))
+	for _, p := range r.Parts {
+		w.byte(byte(p.Code))
+		w.varint(p.BaseOffset)
+		w.varint(p.LogAppendTime)
+		w.varint(p.LogStartOffset)
+	}
+	return w.b
+}
+
+// DecodeResult parses EncodeResult's bytes. It never panics.
+func DecodeResult(b []byte) (Result, error) {
+	if len(b) < 1 || b[0] != resultVersion {
+		return Result{}, fmt.Errorf("%w: bad result version", ErrMalformed)
+	}
+	r := &reader{b: b[1:]}
+	var res Result
+	if n := r.count(minPartResultSize); n > 0 {
+		res.Parts = make([]PartResult, n)
+		for i := range res.Parts {
+			res.Parts[i] = PartResult{Code: Code(r.byte()), BaseOffset: r.varint(),
+				LogAppendTime: r.varint(), LogStartOffset: r.varint()}
+		}
+	}
+	if err := r.end(); err != nil {
+		return Result{}, fmt.Errorf("result: %w", err)
+	}
+	return res, nil
+}

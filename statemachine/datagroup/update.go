@@ -1,0 +1,222 @@
+package datagroup
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cockroachdb/pebble"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+)
+
+// tx collects what an Update changed, for its pebble batch.
+type tx struct {
+	parts    []*partition // partition records to rewrite, in first-touch order
+	partSet  map[*partition]bool
+	prods    []prodRef // producer records to rewrite or delete
+	prodSet  map[prodRef]bool
+	deleted  []PartitionKey // partitions whose records go
+	removed  []*partition   // logs to remove once the deletion is committed
+	appended bool
+}
+
+type prodRef struct {
+	p   *partition
+	pid int64
+}
+
+func newTx() *tx { return &tx{partSet: map[*partition]bool{}, prodSet: map[prodRef]bool{}} }
+
+func (t *tx) markPart(p *partition) {
+	if !t.partSet[p] {
+		t.partSet[p] = true
+		t.parts = append(t.parts, p)
+	}
+}
+
+func (t *tx) markProducer(p *partition, pid int64) {
+	r := prodRef{p, pid}
+	if !t.prodSet[r] {
+		t.prodSet[r] = true
+		t.prods = append(t.prods, r)
+	}
+}
+
+func (t *tx) pending() bool { return len(t.parts) > 0 || len(t.prods) > 0 || len(t.deleted) > 0 }
+
+// deletesData reports commands that delete log data in place.
+func deletesData(cmd Command) bool {
+	switch cmd.(type) {
+	case DeleteRecords, Retention:
+		return true
+	}
+	return false
+}
+
+// Update applies committed entries. Each entry's Result has Value = number
+// of parts and Data = EncodeResult. An entry that does not decode is logged
+// and gets a result of zero parts; an unknown op (a newer binary proposed
+// it) fails Update, which stops the node rather than let replicas diverge.
+// The logs are appended without fsync; every record change and the last
+// index go to pebble in one batch (NoSync), except that an entry deleting
+// partitions is committed before their directories are removed, and the
+// entries before a DeleteRecords or Retention are committed before it runs.
+// An error is returned only if storage fails.
+func (s *StateMachine) Update(ents []sm.Entry) ([]sm.Entry, error) {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if s.db == nil {
+		return nil, ErrClosed
+	}
+	if len(ents) == 0 {
+		return ents, nil
+	}
+	t := newTx()
+	last := s.applied
+	appended := false
+	for i := range ents {
+		e := &ents[i]
+		if e.Index <= last {
+			panic(fmt.Sprintf("datagroup: entry index %d after applied index %d", e.Index, last))
+		}
+		prev := last
+		last = e.Index
+		var parts []PartResult
+		cmd, err := Decode(e.Cmd)
+		if err == nil && deletesData(cmd) && t.pending() {
+			// Persist the appends before records are deleted: a crash
+			// between the two would leave a log whose start is beyond the
+			// persisted next offset, which Open can only reset, changing
+			// the segment layout that retention depends on.
+			if err := s.commit(t, prev); err != nil {
+				return nil, err
+			}
+			appended = appended || t.appended
+			t = newTx()
+		}
+		switch {
+		case errors.Is(err, ErrUnknownOp):
+			return nil, fmt.Errorf("datagroup: entry %d: %w: this binary is older than the one that proposed it; upgrade it", e.Index, err)
+		case err != nil:
+			s.log.Error().Err(err).Uint64("index", e.Index).Int("bytes", len(e.Cmd)).
+				Msg("undecodable data-group command; answering with no parts")
+		default:
+			if parts, err = s.apply(t, cmd); err != nil {
+				return nil, fmt.Errorf("datagroup: entry %d: %w", e.Index, err)
+			}
+		}
+		e.Result = sm.Result{Value: uint64(len(parts)), Data: EncodeResult(Result{Parts: parts})}
+		if len(t.removed) > 0 {
+			// Commit the deletion before the directories go, so that a
+			// crash never leaves records whose log is missing.
+			if err := s.commit(t, last); err != nil {
+				return nil, err
+			}
+			s.removeLogs(t)
+			appended = appended || t.appended
+			t = newTx()
+		}
+	}
+	if err := s.commit(t, last); err != nil {
+		return nil, err
+	}
+	s.applied = last
+	if appended || t.appended {
+		s.notify()
+	}
+	return ents, nil
+}
+
+// notify closes the Changed channel and replaces it.
+func (s *StateMachine) notify() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// commit writes t's records and the applied index in one pebble batch.
+func (s *StateMachine) commit(t *tx, index uint64) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	err := func() error {
+		for _, k := range t.deleted {
+			if err := b.Delete(partitionKey(k), nil); err != nil {
+				return err
+			}
+			lo, hi := producerRange(k)
+			if err := b.DeleteRange(lo, hi, nil); err != nil {
+				return err
+			}
+		}
+		for _, p := range t.parts {
+			if s.parts[p.key] != p {
+				continue // deleted since
+			}
+			if err := b.Set(partitionKey(p.key), encodePartition(p), nil); err != nil {
+				return err
+			}
+		}
+		for _, r := range t.prods {
+			if s.parts[r.p.key] != r.p {
+				continue
+			}
+			k := producerKey(r.p.key, r.pid)
+			var err error
+			if pr := r.p.producers[r.pid]; pr != nil {
+				err = b.Set(k, encodeProducer(pr), nil)
+			} else {
+				err = b.Delete(k, nil)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := b.Set(keyApplied, u64Value(index), nil); err != nil {
+			return err
+		}
+		return b.Commit(pebble.NoSync)
+	}()
+	if err != nil {
+		return fmt.Errorf("datagroup: write entries up to %d: %w", index, err)
+	}
+	return nil
+}
+
+// removeLogs deletes the directories of t's deleted partitions. A failure
+// is logged: Open removes directories that belong to no partition.
+func (s *StateMachine) removeLogs(t *tx) {
+	for _, p := range t.removed {
+		if err := p.log.Remove(); err != nil {
+			s.log.Error().Err(err).Str("partition", dirName(p.key)).Msg("removing a deleted partition's log")
+		}
+	}
+	s.dirSync = true
+}
+
+// addPartition publishes a new partition.
+func (s *StateMachine) addPartition(p *partition) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.parts[p.key] = p
+	i, _ := slices.BinarySearchFunc(s.keys, p.key, compareKeys)
+	s.keys = slices.Insert(s.keys, i, p.key)
+}
+
+// dropPartition unpublishes a partition.
+func (s *StateMachine) dropPartition(p *partition) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.parts, p.key)
+	if i, ok := slices.BinarySearchFunc(s.keys, p.key, compareKeys); ok {
+		s.keys = slices.Delete(s.keys, i, i+1)
+	}
+}
+
+// setEpochs replaces p's epoch history (readers copy the slice header
+// under s.mu).
+func (s *StateMachine) setEpochs(p *partition, es []epochEntry) {
+	s.mu.Lock()
+	p.epochs = es
+	s.mu.Unlock()
+}

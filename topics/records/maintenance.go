@@ -1,0 +1,79 @@
+package records
+
+import (
+	"context"
+	"time"
+
+	"github.com/skiff-broker/skiff/statemachine"
+	"github.com/skiff-broker/skiff/statemachine/datagroup"
+)
+
+// Run does the data groups' housekeeping until ctx ends: every
+// MaintenanceInterval, for each group this node leads, it proposes one
+// Retention command with the topics' retention.ms and retention.bytes (the
+// leader's clock decides, so every replica deletes the same segments) and
+// one DeletePartitions for the logs of topics that no longer exist.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(s.cfg.MaintenanceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.maintain(ctx)
+	}
+}
+
+func (s *Service) maintain(ctx context.Context) {
+	self := s.cfg.Node.ID()
+	for _, shard := range s.cfg.Node.LocalGroups() {
+		if leader, _, ok := s.cfg.Node.GroupLeader(shard); !ok || leader != self {
+			continue
+		}
+		sm, ok := s.cfg.Node.GroupSM(shard)
+		if !ok {
+			continue
+		}
+		parts := sm.Partitions()
+		if len(parts) == 0 {
+			continue
+		}
+		ids := make([]TopicID, 0, len(parts))
+		for _, k := range parts {
+			ids = append(ids, k.Topic)
+		}
+		v, err := s.cfg.Node.Read(ctx, statemachine.QueryTopics{IDs: ids})
+		if err != nil {
+			continue
+		}
+		cat := newCatalog(v.(*statemachine.View))
+		var gone []datagroup.PartitionKey
+		ret := datagroup.Retention{NowMs: s.cfg.Now().UnixMilli()}
+		for _, k := range parts {
+			t := cat.byID[k.Topic]
+			if t == nil || int(k.Partition) >= len(t.Partitions) {
+				gone = append(gone, k)
+				continue
+			}
+			ms := configInt(t, "retention.ms", 604800000)
+			bytes := configInt(t, "retention.bytes", -1)
+			if ms >= 0 || bytes >= 0 {
+				ret.Parts = append(ret.Parts, datagroup.RetentionPart{Key: k, RetentionMs: ms, RetentionBytes: bytes})
+			}
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if len(gone) > 0 {
+			if _, err := s.cfg.Node.ProposeGroup(pctx, shard, datagroup.DeletePartitions{Keys: gone}); err == nil {
+				s.log.Info().Uint64("shard", shard).Int("partitions", len(gone)).Msg("removed the logs of deleted topics")
+			}
+		}
+		if len(ret.Parts) > 0 {
+			if _, err := s.cfg.Node.ProposeGroup(pctx, shard, ret); err != nil {
+				s.log.Debug().Err(err).Uint64("shard", shard).Msg("retention proposal failed")
+			}
+		}
+		cancel()
+	}
+}
