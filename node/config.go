@@ -22,6 +22,9 @@ type Config struct {
 	NodeID   uint64 // broker ID = Raft replica ID, > 0
 	DataDir  string // Raft log, snapshots and state machine data
 	RaftAddr string // host:port for Raft traffic; may not change after the first start
+	// RaftListenAddr, when set, is where the Raft transport listens while
+	// peers keep dialling RaftAddr (behind NAT, or through a proxy).
+	RaftListenAddr string
 	// InitialMembers maps replica ID to Raft address for a new cluster. It
 	// must be the same on every initial member and include this node.
 	// Ignored once the node has bootstrapped.

@@ -77,6 +77,7 @@ func Start(cfg Config) (*Node, error) {
 		NodeHostDir:       filepath.Join(cfg.DataDir, "raft"),
 		RTTMillisecond:    cfg.RTTMillisecond,
 		RaftAddress:       cfg.RaftAddr,
+		ListenAddress:     cfg.RaftListenAddr,
 		RaftEventListener: n.events,
 		EnableMetrics:     true,
 		Expert:            logDBConfig(cfg.LogDB),

@@ -23,6 +23,7 @@ func startFlags() []cli.Flag {
 		&cli.StringFlag{Name: "kafka-addr", Value: "127.0.0.1:9092", EnvVars: env("KAFKA_ADDR"), Usage: "Kafka listen address"},
 		&cli.StringFlag{Name: "advertised-kafka-addr", EnvVars: env("ADVERTISED_KAFKA_ADDR"), Usage: "Kafka address given to clients (default: --kafka-addr)"},
 		&cli.StringFlag{Name: "raft-addr", Value: "127.0.0.1:7946", EnvVars: env("RAFT_ADDR"), Usage: "Raft address; must not change after the first start"},
+		&cli.StringFlag{Name: "raft-listen-addr", EnvVars: env("RAFT_LISTEN_ADDR"), Usage: "address the Raft transport listens on, when peers reach it through --raft-addr by another route (default: --raft-addr)"},
 		&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:9644", EnvVars: env("HTTP_ADDR"), Usage: "HTTP address for /metrics, /healthz, /readyz, /debug/digest (empty disables)"},
 		&cli.StringFlag{Name: "initial-members", EnvVars: env("INITIAL_MEMBERS"), Usage: "initial cluster as `ID=RAFTADDR,...` (same on every initial node; default: this node alone)"},
 		&cli.StringFlag{Name: "join", EnvVars: env("JOIN"), Usage: "HTTP address of a running member, to add this new node to its cluster"},
@@ -34,6 +35,7 @@ func startFlags() []cli.Flag {
 		&cli.IntFlag{Name: "default.replication.factor", Value: 0, EnvVars: env("DEFAULT_REPLICATION_FACTOR"), Usage: "default replication factor of new topics (0: min(3, live brokers))"},
 		&cli.IntFlag{Name: "max.partitions.per.request", Value: 100000, EnvVars: env("MAX_PARTITIONS_PER_REQUEST"), Usage: "partitions one CreateTopics/CreatePartitions request may create (POLICY_VIOLATION above)"},
 		&cli.IntFlag{Name: "socket.request.max.bytes", Value: 100 << 20, EnvVars: env("SOCKET_REQUEST_MAX_BYTES"), Usage: "largest Kafka request accepted; larger frames close the connection"},
+		&cli.StringFlag{Name: "logdb", Value: "pebble", EnvVars: env("LOGDB"), Usage: "Raft log store: pebble or tan; fixed at the first start"},
 		&cli.Uint64Flag{Name: "raft-rtt-ms", Value: 50, EnvVars: env("RAFT_RTT_MS"), Usage: "Raft tick in milliseconds (elections take 20-40 ticks)"},
 	}
 }
@@ -89,12 +91,14 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 	nc.NodeID = c.Uint64("node-id")
 	nc.DataDir = c.String("data-dir")
 	nc.RaftAddr = c.String("raft-addr")
+	nc.RaftListenAddr = c.String("raft-listen-addr")
 	nc.KafkaAddr = c.String("advertised-kafka-addr")
 	if nc.KafkaAddr == "" {
 		nc.KafkaAddr = c.String("kafka-addr")
 	}
 	nc.Rack = c.String("rack")
 	nc.RTTMillisecond = c.Uint64("raft-rtt-ms")
+	nc.LogDB = c.String("logdb")
 	members, err := parseMembers(c.String("initial-members"))
 	if err != nil {
 		return broker.Config{}, err
