@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/lni/dragonboat/v4/logger"
@@ -21,6 +22,9 @@ func installDragonboatLogger(base zerolog.Logger) {
 			switch pkg {
 			case "raft", "rsm", "transport", "dragonboat", "logdb", "LogDB", "pebblekv", "tan", "config", "settings":
 				lvl = logger.WARNING // chatty at INFO
+			}
+			if os.Getenv("SKIFF_DRAGONBOAT_DEBUG") != "" {
+				lvl = logger.DEBUG // every package at debug: for diagnosing Raft itself
 			}
 			return &dbLogger{l: base.With().Str("component", "dragonboat").Str("pkg", pkg).Logger(), lvl: lvl}
 		})

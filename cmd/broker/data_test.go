@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -324,6 +325,9 @@ func TestClusterAckedWritesSurviveLeaderLoss(t *testing.T) {
 	}
 }
 
+// sameGroupDigests checks that every data group has a replica open on
+// every node (all groups here have every node as a member) and that the
+// replicas' contents are equal.
 func sameGroupDigests(c *clustertest.Cluster) error {
 	digests := map[uint64]map[string][]int{}
 	for i := range c.Len() {
@@ -350,6 +354,11 @@ func sameGroupDigests(c *clustertest.Cluster) error {
 	for shard, ds := range digests {
 		if len(ds) != 1 {
 			return fmt.Errorf("group %d: replicas differ: %v", shard, ds)
+		}
+		for _, nodes := range ds {
+			if len(nodes) != c.Len() {
+				return fmt.Errorf("group %d: open on nodes %v only", shard, nodes)
+			}
 		}
 	}
 	return nil
@@ -400,5 +409,51 @@ func TestClusterKcatProduceConsume(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Fatalf("%d messages missing", len(want))
+	}
+}
+
+// A replica that was down while its data group compacted its Raft log
+// catches up from a snapshot of the group, and ends with the same data.
+func TestClusterLaggingReplicaCatchesUpFromSnapshot(t *testing.T) {
+	var recovered atomic.Int64
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel).Hook(zerolog.HookFunc(
+		func(_ *zerolog.Event, _ zerolog.Level, msg string) {
+			if msg == "data group state recovered from snapshot" {
+				recovered.Add(1)
+			}
+		}))
+	c := clustertest.New(t, 3, clustertest.Options{Logger: &log})
+	createTopic(t, c, "lagging", 1, 3, nil)
+	c.Stop(2)
+	// One produce request per record and partition, synchronously: each is
+	// its own Raft entry, so the group's log passes the snapshot interval
+	// (2,000 entries) and is compacted behind the stopped replica.
+	prod := nodeClient(t, c.KafkaAddrs()[0], kgo.RequestRetries(50), kgo.ProducerLinger(0),
+		kgo.MaxBufferedRecords(1), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const n = 3000
+	for i := range n {
+		r := &kgo.Record{Topic: "lagging", Partition: 0, Value: []byte(fmt.Sprintf("%05d", i))}
+		if err := prod.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	c.Restart(2)
+	err := clustertest.WaitFor(60*time.Second, func() error { return sameGroupDigests(c) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recovered.Load() == 0 {
+		t.Fatal("the restarted replica caught up without a snapshot: the test did not exercise snapshots")
+	}
+	got := consumeAll(t, c.KafkaAddrs()[2], "lagging", n, time.Minute)
+	if len(got) != n {
+		t.Fatalf("consumed %d, want %d", len(got), n)
+	}
+	for i, r := range got {
+		if string(r.Value) != fmt.Sprintf("%05d", i) || r.Offset != int64(i) {
+			t.Fatalf("record %d: offset %d value %s", i, r.Offset, r.Value)
+		}
 	}
 }
