@@ -192,25 +192,46 @@ func rawBatch(t testing.TB, values ...string) []byte {
 	return b.AppendTo(nil)
 }
 
-// Each broker leads about the same number of data groups.
+// Each broker leads about the same number of data groups, and leadership is
+// rebalanced when a stopped broker returns.
 func TestClusterGroupLeadershipBalanced(t *testing.T) {
 	c := clustertest.New(t, 3, clustertest.Options{})
 	createTopic(t, c, "balanced", 9, 3, nil)
-	err := clustertest.WaitFor(30*time.Second, func() error {
-		md := metadataFrom(t, c.KafkaAddrs()[0], "balanced")
+	leaders := func(from int) map[int32]int {
+		md := metadataFrom(t, c.KafkaAddrs()[from], "balanced")
 		count := map[int32]int{}
 		for _, p := range md.Topics[0].Partitions {
 			count[p.Leader]++
 		}
+		return count
+	}
+	balanced := func() error {
+		count := leaders(0)
 		for id := int32(1); id <= 3; id++ {
 			if count[id] != 3 {
 				return fmt.Errorf("partition leaders per broker: %v", count)
 			}
 		}
 		return nil
+	}
+	if err := clustertest.WaitFor(30*time.Second, balanced); err != nil {
+		t.Fatal(err)
+	}
+	// Node 3 goes away: its groups elect leaders among nodes 1 and 2.
+	c.Stop(2)
+	err := clustertest.WaitFor(30*time.Second, func() error {
+		count := leaders(0)
+		if count[1]+count[2] != 9 {
+			return fmt.Errorf("partition leaders per broker with node 3 down: %v", count)
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	c.Restart(2)
+	if err := clustertest.WaitFor(60*time.Second, balanced); err != nil {
+		t.Fatalf("after node 3 returned: %v", err)
 	}
 }
 
@@ -454,6 +475,60 @@ func TestClusterLaggingReplicaCatchesUpFromSnapshot(t *testing.T) {
 	for i, r := range got {
 		if string(r.Value) != fmt.Sprintf("%05d", i) || r.Offset != int64(i) {
 			t.Fatalf("record %d: offset %d value %s", i, r.Offset, r.Value)
+		}
+	}
+}
+
+// Topic configs on the data path: LogAppendTime, max.message.bytes; and
+// every compression codec stored as sent and readable by clients.
+func TestClusterProduceConfigsAndCompression(t *testing.T) {
+	c := clustertest.New(t, 3, clustertest.Options{})
+	createTopic(t, c, "appendtime", 1, 3, map[string]*string{
+		"message.timestamp.type": kmsg.StringPtr("LogAppendTime"),
+		"max.message.bytes":      kmsg.StringPtr("2000"),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	prod := nodeClient(t, c.KafkaAddrs()[0], kgo.RequestRetries(20), kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.ProducerBatchMaxBytes(1<<20))
+	before := time.Now()
+	old := time.Now().Add(-time.Hour)
+	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "appendtime", Value: []byte("small"), Timestamp: old}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	err := prod.ProduceSync(ctx, &kgo.Record{Topic: "appendtime", Value: make([]byte, 5000)}).FirstErr()
+	if !errors.Is(err, kerr.MessageTooLarge) {
+		t.Fatalf("5,000-byte record with max.message.bytes=2000: %v, want MESSAGE_TOO_LARGE", err)
+	}
+	got := consumeAll(t, c.KafkaAddrs()[1], "appendtime", 1, time.Minute)
+	r := got[0]
+	if r.Attrs.TimestampType() != 1 || r.Timestamp.Before(before.Add(-time.Second)) {
+		t.Fatalf("timestamp %v type %d, want the broker's append time (type 1)", r.Timestamp, r.Attrs.TimestampType())
+	}
+
+	for _, codec := range []struct {
+		name string
+		c    kgo.CompressionCodec
+	}{{"gzip", kgo.GzipCompression()}, {"snappy", kgo.SnappyCompression()}, {"lz4", kgo.Lz4Compression()}, {"zstd", kgo.ZstdCompression()}} {
+		topic := "codec-" + codec.name
+		createTopic(t, c, topic, 2, 3, nil)
+		p := nodeClient(t, c.KafkaAddrs()[2], kgo.RequestRetries(20), kgo.ProducerBatchCompression(codec.c))
+		var recs []*kgo.Record
+		for i := range 200 {
+			recs = append(recs, &kgo.Record{Topic: topic, Value: []byte(fmt.Sprintf("%s-%03d-%s", codec.name, i, strings.Repeat("z", 100)))})
+		}
+		if err := p.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatalf("%s: %v", codec.name, err)
+		}
+		got := consumeAll(t, c.KafkaAddrs()[0], topic, 200, time.Minute)
+		seen := map[string]bool{}
+		for _, r := range got {
+			seen[string(r.Value)] = true
+		}
+		for _, r := range recs {
+			if !seen[string(r.Value)] {
+				t.Fatalf("%s: record %.12s... not consumed", codec.name, r.Value)
+			}
 		}
 	}
 }
