@@ -532,3 +532,31 @@ func TestClusterProduceConfigsAndCompression(t *testing.T) {
 		}
 	}
 }
+
+// One Produce request becomes at most one proposal per data group it
+// touches: on one node every partition of an RF-1 topic is in one group.
+func TestClusterProduceOneProposalPerGroup(t *testing.T) {
+	c := clustertest.New(t, 1, clustertest.Options{})
+	createTopic(t, c, "fanout", 5, 1, nil)
+	md := metadataFrom(t, c.KafkaAddrs()[0], "fanout")
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 10000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic, rt.TopicID = "fanout", md.Topics[0].TopicID
+	for p := range int32(5) {
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition, rp.Records = p, rawBatch(t, "a", "b")
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	before := counterValue(c.Metrics(0), `node="1"`, "skiff_group_proposals_total{")
+	resp := requestTo(t, c.KafkaAddrs()[0], req).(*kmsg.ProduceResponse)
+	for _, p := range resp.Topics[0].Partitions {
+		if p.ErrorCode != 0 || p.BaseOffset != 0 {
+			t.Fatalf("partition %d: code %d base offset %d", p.Partition, p.ErrorCode, p.BaseOffset)
+		}
+	}
+	if got := counterValue(c.Metrics(0), `node="1"`, "skiff_group_proposals_total{") - before; got != 1 {
+		t.Fatalf("a 5-partition Produce took %v data-group proposals, want 1", got)
+	}
+}
