@@ -3,7 +3,7 @@ BIN      ?= bin/skiff
 FUZZTIME ?= 10s
 PKGS     := ./...
 
-.PHONY: all build run test test-race test-unit test-integration fuzz bench lint verify clean
+.PHONY: all build run test test-race test-unit test-integration chaos fuzz bench bench-cli lint verify clean
 
 all: build
 
@@ -22,19 +22,36 @@ test:
 test-race: test
 
 test-unit:
-	$(GO) test -count=1 -skip 'TestCluster' $(PKGS)
+	$(GO) test -count=1 -skip 'TestCluster|TestChaos' $(PKGS)
 
-## test-integration: the multi-node tests on real NodeHosts
+## test-integration: the multi-node tests on real NodeHosts, and the short chaos tests on real processes
 test-integration:
-	$(GO) test -race -count=1 -run 'TestCluster' -timeout 20m $(PKGS)
+	$(GO) test -race -count=1 -run 'TestCluster|TestChaos' -timeout 20m $(PKGS)
+
+## chaos: the long fault-injection runs on real skiff processes (many minutes: kills, partitions,
+## full restarts); prints the FIGURES lines. CHAOS_ARGS adds flags, e.g. CHAOS_ARGS='-run Crash'
+chaos:
+	SKIFF_CHAOS_LONG=1 $(GO) test -race -count=1 -timeout 90m -v $(CHAOS_ARGS) ./cmd/broker/chaostest/
 
 ## fuzz: each fuzz target briefly (FUZZTIME=10m for a long run)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzKafkaFrame$$' -fuzztime $(FUZZTIME) ./kafka/
 	$(GO) test -run '^$$' -fuzz '^FuzzSMDecode$$' -fuzztime $(FUZZTIME) ./statemachine/
+	$(GO) test -run '^$$' -fuzz '^FuzzPartlogParseBatches$$' -fuzztime $(FUZZTIME) ./statemachine/partlog/
+	$(GO) test -run '^$$' -fuzz '^FuzzDatagroupDecode$$' -fuzztime $(FUZZTIME) ./statemachine/datagroup/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## bench-cli: the `skiff bench` runs of README's Benchmarks section (in-process clusters; a few minutes)
+bench-cli: build
+	./$(BIN) bench topics --topics 1500 --partitions 3 --concurrency 1 --compare seed,kfake
+	./$(BIN) bench topics --topics 1500 --partitions 3 --concurrency 32 --compare seed,kfake
+	./$(BIN) bench topics --topics 500 --partitions 10 --topics-per-request 100 --concurrency 4 --compare seed,kfake
+	./$(BIN) bench topics --topics 20000 --partitions 10 --topics-per-request 100 --concurrency 4 --skip-ready --compare kfake
+	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --logdb pebble --compare kfake
+	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --logdb tan --compare kfake
+	./$(BIN) bench consume --count 300000 --record-size 1024 --compare kfake
 
 lint: verify
 

@@ -174,6 +174,7 @@ func rawBatch(t testing.TB, values ...string) []byte {
 		r := kmsg.NewRecord()
 		r.OffsetDelta = int32(i)
 		r.Value = []byte(v)
+		r.Length = int32(len(r.AppendTo(nil)) - 1) // AppendTo writes Length first
 		recs = r.AppendTo(recs)
 	}
 	b := kmsg.NewRecordBatch()

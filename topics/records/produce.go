@@ -3,6 +3,7 @@ package records
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -153,6 +154,12 @@ func precheck(records []byte, maxMessageBytes int64) error {
 		}
 		if h.RecordCount == 0 || h.IsControl() || h.IsTransactional() {
 			return ErrInvalidRecord
+		}
+		if err := validateRecords(records[h.Start:h.End], h); err != nil {
+			if errors.Is(err, errRecords) {
+				return fmt.Errorf("%w: %v", ErrInvalidRecord, err)
+			}
+			return fmt.Errorf("%w: %v", ErrCorruptMessage, err)
 		}
 	}
 	return nil

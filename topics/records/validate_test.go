@@ -1,0 +1,71 @@
+package records
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/skiff-broker/skiff/statemachine/partlog"
+)
+
+// batch builds an uncompressed v2 batch of n records with a valid CRC.
+func batch(n int) []byte {
+	var recs []byte
+	for i := range n {
+		r := kmsg.NewRecord()
+		r.OffsetDelta = int32(i)
+		r.Key = []byte("k")
+		r.Value = []byte("value")
+		r.Headers = []kmsg.Header{{Key: "h", Value: []byte("v")}}
+		// AppendTo writes the Length field first: size it, then encode.
+		r.Length = int32(len(r.AppendTo(nil)) - 1)
+		recs = r.AppendTo(recs)
+	}
+	b := kmsg.NewRecordBatch()
+	b.Magic = 2
+	b.ProducerID, b.ProducerEpoch, b.FirstSequence = -1, -1, -1
+	b.LastOffsetDelta = int32(n - 1)
+	b.NumRecords = int32(n)
+	b.Records = recs
+	raw := b.AppendTo(nil)
+	b.Length = int32(len(raw) - 12)
+	return fixCRC(b.AppendTo(nil))
+}
+
+func fixCRC(raw []byte) []byte {
+	binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return raw
+}
+
+func TestRecordsPrecheck(t *testing.T) {
+	good := batch(3)
+	if hs, err := partlog.ParseBatches(good); err != nil || len(hs) != 1 {
+		t.Fatalf("test batch does not parse: %v", err)
+	}
+	cases := []struct {
+		name string
+		mod  func([]byte) []byte
+		want error
+	}{
+		{"valid", func(b []byte) []byte { return b }, nil},
+		{"unknown codec", func(b []byte) []byte { binary.BigEndian.PutUint16(b[21:], 7); return fixCRC(b) }, ErrCorruptMessage},
+		{"gzip flag on plain data", func(b []byte) []byte { binary.BigEndian.PutUint16(b[21:], 1); return fixCRC(b) }, ErrCorruptMessage},
+		{"zstd flag on plain data", func(b []byte) []byte { binary.BigEndian.PutUint16(b[21:], 4); return fixCRC(b) }, ErrCorruptMessage},
+		{"record length past the batch", func(b []byte) []byte { b[61] = 0x7e; return fixCRC(b) }, ErrInvalidRecord},
+		{"count larger than records", func(b []byte) []byte {
+			binary.BigEndian.PutUint32(b[57:], 4)
+			binary.BigEndian.PutUint32(b[23:], 3)
+			return fixCRC(b)
+		}, ErrInvalidRecord},
+	}
+	for _, tc := range cases {
+		b := tc.mod(append([]byte(nil), good...))
+		err := precheck(b, 1<<20)
+		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
