@@ -11,6 +11,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/skiff-broker/skiff/statemachine"
+	"github.com/skiff-broker/skiff/statemachine/datagroup"
 )
 
 // DigestResponse is served at /debug/digest: this node's own view of the
@@ -21,6 +22,9 @@ type DigestResponse struct {
 	Index  uint64 `json:"index"`
 	Digest string `json:"digest"`
 	Topics int    `json:"topics"`
+	// Groups maps the shard ID of each data group with a replica on this
+	// node to a digest of that replica's partitions and producer state.
+	Groups map[uint64]string `json:"groups,omitempty"`
 }
 
 func (b *Broker) httpHandler() http.Handler {
@@ -28,7 +32,9 @@ func (b *Broker) httpHandler() http.Handler {
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		b.cfg.Metrics.WritePrometheus(w)
-		metrics.WritePrometheus(w, false) // Dragonboat's metrics live in the default set
+		// Dragonboat's metrics live in the default set; true adds the Go
+		// runtime and process metrics (go_goroutines, open fds, ...).
+		metrics.WritePrometheus(w, true)
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -41,7 +47,7 @@ func (b *Broker) httpHandler() http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.HandleFunc("/debug/digest", func(w http.ResponseWriter, r *http.Request) {
-		d, err := b.Digest()
+		d, err := b.Digest(r.URL.Query().Get("groups") != "")
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
@@ -64,14 +70,29 @@ func (b *Broker) ready(ctx context.Context) error {
 	return err
 }
 
-// Digest returns this node's metadata digest.
-func (b *Broker) Digest() (DigestResponse, error) {
+// Digest returns this node's metadata digest and, with groups, a digest of
+// each local data-group replica (/debug/digest?groups=1). A group digest
+// reads the replica's whole logs and pauses its applies meanwhile: for
+// tests and diagnosis, not for monitoring.
+func (b *Broker) Digest(groups bool) (DigestResponse, error) {
 	v, err := b.node.LocalRead(statemachine.QueryDigest{})
 	if err != nil {
 		return DigestResponse{}, err
 	}
 	d := v.(statemachine.Digest)
-	return DigestResponse{Node: b.node.ID(), Index: d.Index, Digest: d.Sum, Topics: d.Topics}, nil
+	out := DigestResponse{Node: b.node.ID(), Index: d.Index, Digest: d.Sum, Topics: d.Topics}
+	if !groups {
+		return out, nil
+	}
+	out.Groups = map[uint64]string{}
+	for _, shard := range b.node.LocalGroups() {
+		if sm, ok := b.node.GroupSM(shard); ok {
+			if gd, err := sm.Lookup(datagroup.QueryDigest{}); err == nil {
+				out.Groups[shard], _ = gd.(string)
+			}
+		}
+	}
+	return out, nil
 }
 
 // handleJoin adds a node to the metadata shard: POST /cluster/join?id=N&raft_addr=host:port.
