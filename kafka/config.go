@@ -41,6 +41,7 @@ type Config struct {
 	Topics          TopicService
 	Cluster         ClusterInfo
 	Records         RecordService // data APIs; nil: not advertised nor served (metadata-only front)
+	Groups          GroupService  // group APIs; nil: not advertised nor served
 	AutoCreate      bool          // mirror of auto.create.topics.enable, for Metadata
 	MaxRequestBytes int32         // socket.request.max.bytes; 0 means the default
 	Logger          zerolog.Logger
@@ -48,8 +49,8 @@ type Config struct {
 }
 
 // DefaultConfig returns a Config with Kafka's defaults. The caller fills in
-// NodeID, ClusterID, Topics, Cluster and Metrics, and Records to serve the
-// data APIs.
+// NodeID, ClusterID, Topics, Cluster and Metrics, Records to serve the
+// data APIs and Groups to serve the group APIs.
 func DefaultConfig() Config {
 	return Config{
 		AutoCreate:      true,

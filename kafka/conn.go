@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -49,6 +50,19 @@ type conn struct {
 	br  *bufio.Reader
 	log zerolog.Logger
 	buf []byte // response buffer, reused
+
+	// hctx is the handler context carrying the client's identity
+	// (withClient), rebuilt only when the client ID changes.
+	hctx   context.Context
+	hctxID *string
+}
+
+// handlerContext returns the context for a request with client ID id.
+func (c *conn) handlerContext(id *string) context.Context {
+	if c.hctx == nil || (id == nil) != (c.hctxID == nil) || (id != nil && *id != *c.hctxID) {
+		c.hctx, c.hctxID = withClient(c.s.ctx, clientIDString(id), c.nc.RemoteAddr()), id
+	}
+	return c.hctx
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -75,7 +89,7 @@ func (c *conn) serve() {
 			}
 			return
 		}
-		hdr, req, err := parseRequest(frame, c.s.hasRecords())
+		hdr, req, err := parseRequest(frame, c.s.features())
 		if err != nil {
 			c.s.m.protocolError(protocolReason(err))
 			c.log.Warn().Err(err).Int16("key", hdr.key).Int16("version", hdr.version).
@@ -91,10 +105,10 @@ func (c *conn) serve() {
 // handle runs one request and writes its response, if it has one. It
 // reports false when the connection must close.
 func (c *conn) handle(hdr requestHeader, req kmsg.Request) bool {
-	api := lookupAPI(hdr.key, c.s.hasRecords())
+	api := lookupAPI(hdr.key, c.s.features())
 	am := c.s.m.api(hdr.key)
 	start := time.Now()
-	resp, err := api.handler(c.s, c.s.ctx, req)
+	resp, err := api.handler(c.s, c.handlerContext(hdr.clientID), req)
 	am.duration.UpdateDuration(start)
 	am.requests.Inc()
 	if err == nil && resp == nil && !noResponse(req) {
@@ -165,11 +179,11 @@ func readFrame(r io.Reader, maxBytes int32) ([]byte, error) {
 }
 
 // parseRequest decodes a request frame (without its size prefix): header,
-// then the body for a registered key and version (data APIs only when
-// records is true). ApiVersions with a version above ours is returned
+// then the body for a registered key and version (APIs needing a service
+// only when have includes it). ApiVersions with a version above ours is returned
 // undecoded (only its Version set) so that the handler can answer
 // UNSUPPORTED_VERSION as Kafka does.
-func parseRequest(frame []byte, records bool) (requestHeader, kmsg.Request, error) {
+func parseRequest(frame []byte, have feature) (requestHeader, kmsg.Request, error) {
 	var hdr requestHeader
 	r := kbin.Reader{Src: frame}
 	hdr.key = r.Int16()
@@ -179,7 +193,7 @@ func parseRequest(frame []byte, records bool) (requestHeader, kmsg.Request, erro
 	if err := r.Complete(); err != nil {
 		return hdr, nil, fmt.Errorf("%w: header: %w", errTruncated, err)
 	}
-	api := lookupAPI(hdr.key, records)
+	api := lookupAPI(hdr.key, have)
 	if api == nil {
 		return hdr, nil, fmt.Errorf("%w %d", errUnknownAPI, hdr.key)
 	}

@@ -16,7 +16,7 @@ import (
 func fuzzSeeds() [][]byte {
 	var seeds [][]byte
 	id := "seed"
-	for _, k := range registeredAPIs(true) {
+	for _, k := range registeredAPIs(allFeatures) {
 		for v := k.MinVersion; v <= k.MaxVersion; v++ {
 			req := kmsg.RequestForKey(k.ApiKey)
 			if d, ok := req.(interface{ Default() }); ok {
@@ -88,15 +88,15 @@ func FuzzKafkaFrame(f *testing.F) {
 				}
 				return
 			}
-			hdr, req, err := parseRequest(frame, true)
+			hdr, req, err := parseRequest(frame, allFeatures)
 			if err != nil {
 				return
 			}
-			if api := lookupAPI(hdr.key, true); !api.supports(hdr.version) {
+			if api := lookupAPI(hdr.key, allFeatures); !api.supports(hdr.version) {
 				continue // ApiVersions above our version: body not decoded
 			}
 			again := encodeRequest(hdr.corr, hdr.clientID, req)
-			hdr2, req2, err := parseRequest(again[4:], true)
+			hdr2, req2, err := parseRequest(again[4:], allFeatures)
 			if err != nil {
 				t.Fatalf("re-encoded %s v%d does not decode: %v", kmsg.NameForKey(hdr.key), hdr.version, err)
 			}
@@ -116,7 +116,7 @@ func TestKafkaFrameSeedsDecode(t *testing.T) {
 		if int(binary.BigEndian.Uint32(s)) != len(s)-4 {
 			t.Fatalf("seed %d: bad size prefix", i)
 		}
-		if _, _, err := parseRequest(s[4:], true); err != nil {
+		if _, _, err := parseRequest(s[4:], allFeatures); err != nil {
 			t.Errorf("seed %d does not decode: %v", i, err)
 		}
 	}

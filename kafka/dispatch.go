@@ -25,10 +25,21 @@ type apiEntry struct {
 	minV    int16
 	maxV    int16
 	handler handlerFunc
-	// needsRecords marks a data API (registerData): it is served and
-	// advertised only when Config.Records is set.
-	needsRecords bool
+	// needs lists the services the API requires: a data API
+	// (registerData) is served and advertised only when Config.Records is
+	// set, a group API (registerGroup) only when Config.Groups is.
+	needs feature
 }
+
+// feature is a set of optional services a server has.
+type feature uint8
+
+const (
+	featRecords  feature = 1 << iota // Config.Records
+	featGroups                       // Config.Groups
+	featConsumer                     // Config.Groups serves KIP-848 consumer groups
+	allFeatures  = featRecords | featGroups | featConsumer
+)
 
 // registry maps API keys to handlers. It is filled by init functions in the
 // handle_*.go files (which run sequentially) and only read afterwards.
@@ -36,13 +47,26 @@ var registry = map[int16]*apiEntry{}
 
 // register adds an API to the registry. It panics on a duplicate key, an
 // empty or negative range, or a range beyond what kmsg can decode.
-func register(k kmsg.Key, minV, maxV int16, h handlerFunc) { registerAPI(k, minV, maxV, h, false) }
+func register(k kmsg.Key, minV, maxV int16, h handlerFunc) { registerAPI(k, minV, maxV, h, 0) }
 
 // registerData is register for a data API, which needs Config.Records: a
 // server without a RecordService neither advertises nor accepts it.
-func registerData(k kmsg.Key, minV, maxV int16, h handlerFunc) { registerAPI(k, minV, maxV, h, true) }
+func registerData(k kmsg.Key, minV, maxV int16, h handlerFunc) {
+	registerAPI(k, minV, maxV, h, featRecords)
+}
 
-func registerAPI(k kmsg.Key, minV, maxV int16, h handlerFunc, needsRecords bool) {
+// registerGroup is register for a group API, which needs Config.Groups.
+func registerGroup(k kmsg.Key, minV, maxV int16, h handlerFunc) {
+	registerAPI(k, minV, maxV, h, featGroups)
+}
+
+// registerConsumerGroup is register for a KIP-848 API: it needs a
+// GroupService whose ConsumerProtocol is true.
+func registerConsumerGroup(k kmsg.Key, minV, maxV int16, h handlerFunc) {
+	registerAPI(k, minV, maxV, h, featGroups|featConsumer)
+}
+
+func registerAPI(k kmsg.Key, minV, maxV int16, h handlerFunc, needs feature) {
 	key := k.Int16()
 	req := kmsg.RequestForKey(key)
 	switch {
@@ -59,14 +83,14 @@ func registerAPI(k kmsg.Key, minV, maxV int16, h handlerFunc, needsRecords bool)
 		panic(fmt.Sprintf("kafka: api %s registered twice", kmsg.NameForKey(key)))
 	}
 	registry[key] = &apiEntry{key: key, name: kmsg.NameForKey(key), minV: minV, maxV: maxV, handler: h,
-		needsRecords: needsRecords}
+		needs: needs}
 }
 
 // lookupAPI returns the entry for key, or nil if the key is not registered
-// or is a data API and records is false (the server has no RecordService).
-func lookupAPI(key int16, records bool) *apiEntry {
+// or needs a service the server does not have.
+func lookupAPI(key int16, have feature) *apiEntry {
 	e := registry[key]
-	if e == nil || (e.needsRecords && !records) {
+	if e == nil || e.needs&^have != 0 {
 		return nil
 	}
 	return e
@@ -75,17 +99,35 @@ func lookupAPI(key int16, records bool) *apiEntry {
 // hasRecords reports whether the server serves the data APIs.
 func (s *Server) hasRecords() bool { return s.cfg.Records != nil }
 
+// features is the set of optional services this server has.
+func (s *Server) features() feature { return s.cfg.features() }
+
+// features is the set of optional services c configures.
+func (c *Config) features() feature {
+	var f feature
+	if c.Records != nil {
+		f |= featRecords
+	}
+	if c.Groups != nil {
+		f |= featGroups
+		if c.Groups.ConsumerProtocol() {
+			f |= featConsumer
+		}
+	}
+	return f
+}
+
 // supports reports whether version is inside the entry's range.
 func (e *apiEntry) supports(version int16) bool {
 	return version >= e.minV && version <= e.maxV
 }
 
 // registeredAPIs lists the registry as ApiVersions advertises it, sorted by
-// key: without the data APIs unless records is true.
-func registeredAPIs(records bool) []kmsg.ApiVersionsResponseApiKey {
+// key: the APIs whose services are in have.
+func registeredAPIs(have feature) []kmsg.ApiVersionsResponseApiKey {
 	out := make([]kmsg.ApiVersionsResponseApiKey, 0, len(registry))
 	for _, e := range registry {
-		if e.needsRecords && !records {
+		if e.needs&^have != 0 {
 			continue
 		}
 		k := kmsg.NewApiVersionsResponseApiKey()

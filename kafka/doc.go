@@ -3,8 +3,10 @@
 // writes the responses back in request order.
 //
 // kafka reaches the rest of the broker only through the small interfaces in
-// config.go (TopicService, ClusterInfo) and dataservice.go (RecordService;
-// optional: without it the data APIs are neither advertised nor served); it
+// config.go (TopicService, ClusterInfo), dataservice.go (RecordService;
+// optional: without it the data APIs are neither advertised nor served) and
+// groupservice.go (GroupService; optional likewise for the group APIs, and
+// the KIP-848 APIs also need GroupService.ConsumerProtocol); it
 // imports neither node nor statemachine (STYLE §1). Kafka error codes live
 // only here, in errors.go.
 //

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/skiff-broker/skiff/topics"
+	"github.com/skiff-broker/skiff/topics/groups"
 	"github.com/skiff-broker/skiff/topics/records"
 )
 
@@ -26,6 +27,11 @@ import (
 // NOT_LEADER_OR_FOLLOWER (kgo refreshes metadata and retries the partition),
 // timeout -> REQUEST_TIMED_OUT. Its sentinels come first, so a records error
 // that also wraps a topics error keeps its data-path code.
+//
+// The group coordinator (topics/groups) has its own sentinels; routing
+// failures map to the codes Kafka uses so that clients find the
+// coordinator again: NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE,
+// COORDINATOR_LOAD_IN_PROGRESS.
 //
 // Transactions are not supported: a transactional Produce or InitProducerId
 // gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, what Redpanda answers with
@@ -69,6 +75,36 @@ var errorCodes = []struct {
 	{topics.ErrNotReady, kerr.NotController},
 	{topics.ErrTimeout, kerr.RequestTimedOut},
 	{topics.ErrClosed, kerr.NotController},
+	{groups.ErrNotCoordinator, kerr.NotCoordinator},
+	{groups.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
+	{groups.ErrLoadInProgress, kerr.CoordinatorLoadInProgress},
+	{groups.ErrInvalidGroupID, kerr.InvalidGroupID},
+	{groups.ErrTransactionsDisabled, kerr.TransactionalIDAuthorizationFailed},
+	{groups.ErrInvalidRequest, kerr.InvalidRequest},
+	{groups.ErrUnsupportedKeyType, kerr.InvalidRequest},
+	{groups.ErrGroupIDNotFound, kerr.GroupIDNotFound},
+	{groups.ErrNonEmptyGroup, kerr.NonEmptyGroup},
+	{groups.ErrGroupSubscribedToTopic, kerr.GroupSubscribedToTopic},
+	{groups.ErrUnknownTopicOrPartition, kerr.UnknownTopicOrPartition},
+	{groups.ErrUnknownTopicID, kerr.UnknownTopicID},
+	{groups.ErrOffsetMetadataTooLarge, kerr.OffsetMetadataTooLarge},
+	{groups.ErrInvalidCommitOffsetSize, kerr.InvalidCommitOffsetSize},
+	{groups.ErrGroupMaxSizeReached, kerr.GroupMaxSizeReached},
+	{groups.ErrInconsistentProtocol, kerr.InconsistentGroupProtocol},
+	{groups.ErrInvalidSessionTimeout, kerr.InvalidSessionTimeout},
+	{groups.ErrUnknownMemberID, kerr.UnknownMemberID},
+	{groups.ErrMemberIDRequired, kerr.MemberIDRequired},
+	{groups.ErrIllegalGeneration, kerr.IllegalGeneration},
+	{groups.ErrRebalanceInProgress, kerr.RebalanceInProgress},
+	{groups.ErrFencedInstanceID, kerr.FencedInstanceID},
+	{groups.ErrFencedMemberEpoch, kerr.FencedMemberEpoch},
+	{groups.ErrStaleMemberEpoch, kerr.StaleMemberEpoch},
+	{groups.ErrUnreleasedInstanceID, kerr.UnreleasedInstanceID},
+	{groups.ErrUnsupportedAssignor, kerr.UnsupportedAssignor},
+	{groups.ErrGroupTypeMismatch, kerr.GroupIDNotFound},
+	{groups.ErrInvalidRegex, kerr.InvalidRegularExpression},
+	{groups.ErrTimeout, kerr.RequestTimedOut},
+	{groups.ErrClosed, kerr.CoordinatorNotAvailable},
 	{context.DeadlineExceeded, kerr.RequestTimedOut},
 	{context.Canceled, kerr.NotController}, // our server is closing
 }

@@ -28,10 +28,10 @@ func init() { register(kmsg.ApiVersions, 0, 4, (*Server).handleApiVersions) }
 func (s *Server) handleApiVersions(_ context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.ApiVersionsRequest)
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
-	if req.Version > lookupAPI(kmsg.ApiVersions.Int16(), false).maxV {
+	if req.Version > lookupAPI(kmsg.ApiVersions.Int16(), 0).maxV {
 		resp.Version = 0
 		resp.ErrorCode = s.countCode(kmsg.ApiVersions, kerr.UnsupportedVersion.Code)
 	}
-	resp.ApiKeys = registeredAPIs(s.hasRecords())
+	resp.ApiKeys = registeredAPIs(s.features())
 	return resp, nil
 }

@@ -14,7 +14,9 @@ package kafka
 //     once. Unknown IDs get UNKNOWN_TOPIC_ID.
 //   - Missing names are auto-created through TopicService.AutoCreate (the
 //     same funnel as CreateTopics) when the request allows it (v4+ flag, v0-3
-//     always) and auto.create.topics.enable is on; a created topic is
+//     always) and auto.create.topics.enable is on; __consumer_offsets is
+//     created by the GroupService instead (internal, with the offsets
+//     topic's settings), as Kafka does; a created topic is
 //     returned normally. Invalid names get INVALID_TOPIC_EXCEPTION, a
 //     creation not done in time LEADER_NOT_AVAILABLE, and missing topics
 //     otherwise UNKNOWN_TOPIC_OR_PARTITION.
@@ -39,6 +41,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/skiff-broker/skiff/topics"
+	"github.com/skiff-broker/skiff/topics/groups"
 )
 
 func init() { register(kmsg.Metadata, 0, 13, (*Server).handleMetadata) }
@@ -152,7 +155,7 @@ func metadataQuery(req *kmsg.MetadataRequest, all bool) ([]metadataWant, topics.
 // autoCreate creates the missing topics if the request and the config allow
 // it. Created topics are added to byName and their data groups to groups;
 // the others get the code to report.
-func (s *Server) autoCreate(ctx context.Context, req *kmsg.MetadataRequest, missing []string, byName map[string]*topics.Topic, groups map[uint64]*topics.DataGroup) map[string]int16 {
+func (s *Server) autoCreate(ctx context.Context, req *kmsg.MetadataRequest, missing []string, byName map[string]*topics.Topic, dataGroups map[uint64]*topics.DataGroup) map[string]int16 {
 	if len(missing) == 0 {
 		return nil
 	}
@@ -160,6 +163,24 @@ func (s *Server) autoCreate(ctx context.Context, req *kmsg.MetadataRequest, miss
 	allowed := req.Version < 4 || req.AllowAutoTopicCreation
 	if !allowed || !s.cfg.AutoCreate {
 		return codes // all UNKNOWN_TOPIC_OR_PARTITION
+	}
+	var created []string
+	if s.cfg.Groups != nil {
+		// __consumer_offsets is the group coordinator's: created as an
+		// internal topic with its own settings, never with the defaults.
+		for i, name := range missing {
+			if name != groups.OffsetsTopic {
+				continue
+			}
+			missing = append(missing[:i:i], missing[i+1:]...)
+			codes[name] = kerr.LeaderNotAvailable.Code // until Describe finds it
+			if err := s.cfg.Groups.EnsureOffsetsTopic(ctx); err != nil {
+				s.log.Debug().Err(err).Msg("creating " + groups.OffsetsTopic + " failed")
+			} else {
+				created = append(created, name)
+			}
+			break
+		}
 	}
 	results, err := s.cfg.Topics.AutoCreate(ctx, missing)
 	if err == nil && len(results) != len(missing) {
@@ -172,7 +193,6 @@ func (s *Server) autoCreate(ctx context.Context, req *kmsg.MetadataRequest, miss
 		}
 		return codes
 	}
-	var created []string
 	for i, r := range results {
 		name := missing[i]
 		if r.Err == nil || errors.Is(r.Err, topics.ErrTopicExists) {
@@ -193,7 +213,7 @@ func (s *Server) autoCreate(ctx context.Context, req *kmsg.MetadataRequest, miss
 	for _, t := range view.Topics {
 		byName[t.Name] = t
 	}
-	maps.Copy(groups, view.Groups)
+	maps.Copy(dataGroups, view.Groups)
 	return codes
 }
 

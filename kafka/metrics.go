@@ -34,8 +34,8 @@ type apiMetrics struct {
 }
 
 // newServerMetrics registers the series of every API the server serves
-// (the data APIs only if records is true).
-func newServerMetrics(set *metrics.Set, node string, records bool) *serverMetrics {
+// (those needing services the server lacks are left out).
+func newServerMetrics(set *metrics.Set, node string, have feature) *serverMetrics {
 	m := &serverMetrics{
 		set:          set,
 		node:         node,
@@ -46,7 +46,7 @@ func newServerMetrics(set *metrics.Set, node string, records bool) *serverMetric
 		fetchBytes:   set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_fetch_bytes_total{node=%q}`, node)),
 	}
 	for key, e := range registry {
-		if e.needsRecords && !records {
+		if e.needs&^have != 0 {
 			continue
 		}
 		labels := fmt.Sprintf(`{api=%q,node=%q}`, e.name, node)

@@ -38,7 +38,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger.With().Str("component", "kafka").Int32("node", cfg.NodeID).Logger(),
-		m:         newServerMetrics(cfg.Metrics, strconv.Itoa(int(cfg.NodeID)), cfg.Records != nil),
+		m:         newServerMetrics(cfg.Metrics, strconv.Itoa(int(cfg.NodeID)), cfg.features()),
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: map[net.Listener]struct{}{},

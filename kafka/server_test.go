@@ -12,13 +12,25 @@ import (
 )
 
 // The APIs that must not be registered until they are implemented.
-var notYet = []kmsg.Key{kmsg.FindCoordinator, kmsg.JoinGroup, kmsg.Heartbeat, kmsg.SyncGroup,
-	kmsg.OffsetCommit, kmsg.OffsetFetch, kmsg.AddPartitionsToTxn, kmsg.EndTxn}
+var notYet = []kmsg.Key{kmsg.AddPartitionsToTxn, kmsg.EndTxn, kmsg.ShareGroupHeartbeat}
 
 // The data APIs: registered, but served only with a RecordService.
 var dataAPIs = map[kmsg.Key][2]int16{
 	kmsg.Produce: {0, 13}, kmsg.Fetch: {0, 18}, kmsg.ListOffsets: {0, 11}, kmsg.DeleteRecords: {0, 2},
 	kmsg.InitProducerID: {0, 5}, kmsg.OffsetForLeaderEpoch: {0, 4},
+}
+
+// The group APIs: served only with a GroupService.
+var groupAPIs = map[kmsg.Key][2]int16{
+	kmsg.FindCoordinator: {0, 6}, kmsg.JoinGroup: {0, 9}, kmsg.SyncGroup: {0, 5}, kmsg.Heartbeat: {0, 4},
+	kmsg.LeaveGroup: {0, 5}, kmsg.OffsetCommit: {0, 10}, kmsg.OffsetFetch: {0, 10},
+	kmsg.DescribeGroups: {0, 6}, kmsg.ListGroups: {0, 5}, kmsg.DeleteGroups: {0, 3}, kmsg.OffsetDelete: {0, 0},
+}
+
+// The KIP-848 APIs: served only with a GroupService whose ConsumerProtocol
+// is true.
+var consumerAPIs = map[kmsg.Key][2]int16{
+	kmsg.ConsumerGroupHeartbeat: {0, 1}, kmsg.ConsumerGroupDescribe: {0, 1},
 }
 
 func TestKafkaRegistry(t *testing.T) {
@@ -27,44 +39,53 @@ func TestKafkaRegistry(t *testing.T) {
 		kmsg.DeleteTopics: {0, 6}, kmsg.CreatePartitions: {0, 3}, kmsg.DescribeCluster: {0, 2},
 		kmsg.DescribeConfigs: {0, 4}, kmsg.AlterConfigs: {0, 2}, kmsg.IncrementalAlterConfigs: {0, 1},
 	}
-	if len(registry) != len(want)+len(dataAPIs) {
-		t.Errorf("registry has %d APIs, want %d", len(registry), len(want)+len(dataAPIs))
+	if len(registry) != len(want)+len(dataAPIs)+len(groupAPIs)+len(consumerAPIs) {
+		t.Errorf("registry has %d APIs, want %d", len(registry), len(want)+len(dataAPIs)+len(groupAPIs)+len(consumerAPIs))
 	}
-	if n := len(registeredAPIs(false)); n != len(want) {
-		t.Errorf("%d APIs without records, want %d", n, len(want))
+	for have, n := range map[feature]int{
+		0:                         len(want),
+		featRecords:               len(want) + len(dataAPIs),
+		featGroups:                len(want) + len(groupAPIs),
+		featRecords | featGroups:  len(want) + len(dataAPIs) + len(groupAPIs),
+		featConsumer:              len(want),
+		featGroups | featConsumer: len(want) + len(groupAPIs) + len(consumerAPIs),
+		allFeatures:               len(registry),
+	} {
+		if got := len(registeredAPIs(have)); got != n {
+			t.Errorf("%d APIs with features %b, want %d", got, have, n)
+		}
 	}
-	if n := len(registeredAPIs(true)); n != len(want)+len(dataAPIs) {
-		t.Errorf("%d APIs with records, want %d", n, len(want)+len(dataAPIs))
-	}
-	for k, v := range want {
-		for _, records := range []bool{false, true} {
-			e := lookupAPI(k.Int16(), records)
-			if e == nil || e.minV != v[0] || e.maxV != v[1] || e.needsRecords {
-				t.Errorf("%s (records %v): registered %+v, want v%d-v%d", k.Name(), records, e, v[0], v[1])
+	check := func(apis map[kmsg.Key][2]int16, needs feature) {
+		for k, v := range apis {
+			for have := feature(0); have <= allFeatures; have++ {
+				e := lookupAPI(k.Int16(), have)
+				served := needs&^have == 0
+				if served != (e != nil) {
+					t.Errorf("%s with features %b: served %v, want %v", k.Name(), have, e != nil, served)
+				}
+				if e != nil && (e.minV != v[0] || e.maxV != v[1] || e.needs != needs) {
+					t.Errorf("%s: registered %+v, want v%d-v%d needing %b", k.Name(), e, v[0], v[1], needs)
+				}
 			}
 		}
 	}
-	for k, v := range dataAPIs {
-		if e := lookupAPI(k.Int16(), false); e != nil {
-			t.Errorf("%s served without a RecordService", k.Name())
-		}
-		e := lookupAPI(k.Int16(), true)
-		if e == nil || e.minV != v[0] || e.maxV != v[1] || !e.needsRecords {
-			t.Errorf("%s: registered %+v, want v%d-v%d needing records", k.Name(), e, v[0], v[1])
-		}
-	}
+	check(want, 0)
+	check(dataAPIs, featRecords)
+	check(groupAPIs, featGroups)
+	check(consumerAPIs, featGroups|featConsumer)
 	for _, k := range notYet {
-		if lookupAPI(k.Int16(), true) != nil {
+		if lookupAPI(k.Int16(), allFeatures) != nil {
 			t.Errorf("%s registered before it is implemented", k.Name())
 		}
 	}
 	for _, bad := range []func(){
-		func() { register(kmsg.Metadata, 0, 1, (*Server).handleMetadata) },      // duplicate
-		func() { registerData(kmsg.Produce, 0, 1, (*Server).handleMetadata) },   // duplicate
-		func() { register(kmsg.JoinGroup, 0, 99, (*Server).handleMetadata) },    // beyond kmsg
-		func() { registerData(kmsg.JoinGroup, 3, 2, (*Server).handleMetadata) }, // empty range
-		func() { register(kmsg.Key(-7), 0, 0, (*Server).handleMetadata) },       // unknown key
-		func() { register(kmsg.JoinGroup, 0, 1, nil) },                          // nil handler
+		func() { register(kmsg.Metadata, 0, 1, (*Server).handleMetadata) },               // duplicate
+		func() { registerData(kmsg.Produce, 0, 1, (*Server).handleMetadata) },            // duplicate
+		func() { registerGroup(kmsg.JoinGroup, 0, 1, (*Server).handleMetadata) },         // duplicate
+		func() { register(kmsg.AddPartitionsToTxn, 0, 99, (*Server).handleMetadata) },    // beyond kmsg
+		func() { registerData(kmsg.AddPartitionsToTxn, 3, 2, (*Server).handleMetadata) }, // empty range
+		func() { register(kmsg.Key(-7), 0, 0, (*Server).handleMetadata) },                // unknown key
+		func() { register(kmsg.AddPartitionsToTxn, 0, 1, nil) },                          // nil handler
 	} {
 		func() {
 			defer func() {
@@ -75,7 +96,7 @@ func TestKafkaRegistry(t *testing.T) {
 			bad()
 		}()
 	}
-	if lookupAPI(kmsg.JoinGroup.Int16(), true) != nil {
+	if lookupAPI(kmsg.AddPartitionsToTxn.Int16(), allFeatures) != nil {
 		t.Error("a panicking register left an entry behind")
 	}
 }
@@ -94,12 +115,12 @@ func TestKafkaApiVersions(t *testing.T) {
 	n := 0
 	bv.EachKeySorted(func(key, minV, maxV int16) {
 		n++
-		e := lookupAPI(key, false)
+		e := lookupAPI(key, 0)
 		if e == nil || e.minV != minV || e.maxV != maxV {
 			t.Errorf("advertised %s v%d-v%d, registered %+v", kmsg.NameForKey(key), minV, maxV, e)
 		}
 	})
-	served := len(registeredAPIs(false))
+	served := len(registeredAPIs(0))
 	if n != served {
 		t.Errorf("advertised %d APIs, serving %d", n, served)
 	}
@@ -135,7 +156,11 @@ func TestKafkaAllVersionsAnswer(t *testing.T) {
 		}
 		ts.fake.put("a", false, 1)
 		rc := dialRaw(t, ts.addr)
-		for _, k := range registeredAPIs(withRecords) {
+		have := feature(0)
+		if withRecords {
+			have = featRecords
+		}
+		for _, k := range registeredAPIs(have) {
 			for v := k.MinVersion; v <= k.MaxVersion; v++ {
 				req := kmsg.RequestForKey(k.ApiKey)
 				if d, ok := req.(interface{ Default() }); ok {

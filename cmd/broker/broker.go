@@ -19,6 +19,7 @@ import (
 	"github.com/skiff-broker/skiff/kafka"
 	"github.com/skiff-broker/skiff/node"
 	"github.com/skiff-broker/skiff/topics"
+	"github.com/skiff-broker/skiff/topics/groups"
 	"github.com/skiff-broker/skiff/topics/records"
 )
 
@@ -26,6 +27,10 @@ import (
 type Config struct {
 	Node   node.Config   // Node.KafkaAddr is the advertised address; filled from the listener when empty
 	Topics topics.Config // Topics.Store is set by Start
+	// Groups configures the group coordinator; zero values take Kafka's
+	// defaults (groups.DefaultConfig). Node, Topics and Logger are set by
+	// Start.
+	Groups groups.Config
 
 	KafkaAddr       string // Kafka listen address
 	HTTPAddr        string // HTTP listen address ("" disables HTTP)
@@ -54,6 +59,7 @@ type Broker struct {
 	node   *node.Node
 	topics *topics.Service
 	data   *records.Service
+	groups *groups.Service
 	kafka  *kafka.Server
 	stop   context.CancelFunc
 	httpd  *http.Server
@@ -109,18 +115,30 @@ func Start(cfg Config) (_ *Broker, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	gc := cfg.Groups
+	gc.Node = b.node
+	gc.Topics = b.topics
+	gc.Logger = cfg.Logger.With().Str("component", "coordinator").Logger()
+	if b.groups, err = groups.New(gc); err != nil {
+		return nil, err
+	}
 	var runCtx context.Context
 	runCtx, b.stop = context.WithCancel(context.Background())
-	b.wg.Add(1)
+	b.wg.Add(2)
 	go func() {
 		defer b.wg.Done()
 		b.data.Run(runCtx)
+	}()
+	go func() {
+		defer b.wg.Done()
+		b.groups.Run(runCtx)
 	}()
 	b.kafka, err = kafka.NewServer(kafka.Config{
 		NodeID:          b.node.ID(),
 		ClusterID:       cfg.ClusterID,
 		Topics:          b.topics,
 		Records:         b.data,
+		Groups:          b.groups,
 		Cluster:         b.node,
 		AutoCreate:      cfg.Topics.AutoCreateTopics,
 		MaxRequestBytes: cfg.MaxRequestBytes,
@@ -164,6 +182,9 @@ func (b *Broker) goServe(name string, f func() error) {
 
 // Node returns the broker's node.
 func (b *Broker) Node() *node.Node { return b.node }
+
+// Groups returns the broker's group coordinator.
+func (b *Broker) Groups() *groups.Service { return b.groups }
 
 // Topics returns the broker's topics service.
 func (b *Broker) Topics() *topics.Service { return b.topics }

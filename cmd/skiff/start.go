@@ -13,6 +13,7 @@ import (
 	"github.com/skiff-broker/skiff/cmd/broker"
 	"github.com/skiff-broker/skiff/node"
 	"github.com/skiff-broker/skiff/topics"
+	"github.com/skiff-broker/skiff/topics/groups"
 )
 
 func startFlags() []cli.Flag {
@@ -35,6 +36,11 @@ func startFlags() []cli.Flag {
 		&cli.IntFlag{Name: "default.replication.factor", Value: 0, EnvVars: env("DEFAULT_REPLICATION_FACTOR"), Usage: "default replication factor of new topics (0: min(3, live brokers))"},
 		&cli.IntFlag{Name: "max.partitions.per.request", Value: 100000, EnvVars: env("MAX_PARTITIONS_PER_REQUEST"), Usage: "partitions one CreateTopics/CreatePartitions request may create (POLICY_VIOLATION above)"},
 		&cli.IntFlag{Name: "socket.request.max.bytes", Value: 100 << 20, EnvVars: env("SOCKET_REQUEST_MAX_BYTES"), Usage: "largest Kafka request accepted; larger frames close the connection"},
+		&cli.IntFlag{Name: "offsets.topic.num.partitions", Value: 50, EnvVars: env("OFFSETS_TOPIC_NUM_PARTITIONS"), Usage: "partitions of __consumer_offsets, created with the first group (cannot change afterwards)"},
+		&cli.IntFlag{Name: "offsets.topic.replication.factor", Value: 3, EnvVars: env("OFFSETS_TOPIC_REPLICATION_FACTOR"), Usage: "replication factor of __consumer_offsets (capped to the live brokers at creation)"},
+		&cli.IntFlag{Name: "group.initial.rebalance.delay.ms", Value: 3000, EnvVars: env("GROUP_INITIAL_REBALANCE_DELAY_MS"), Usage: "how long a new consumer group waits for more members before its first generation"},
+		&cli.IntFlag{Name: "group.min.session.timeout.ms", Value: 6000, EnvVars: env("GROUP_MIN_SESSION_TIMEOUT_MS"), Usage: "smallest session timeout a classic group member may ask for"},
+		&cli.IntFlag{Name: "group.max.session.timeout.ms", Value: 1800000, EnvVars: env("GROUP_MAX_SESSION_TIMEOUT_MS"), Usage: "largest session timeout a classic group member may ask for"},
 		&cli.StringFlag{Name: "logdb", Value: "pebble", EnvVars: env("LOGDB"), Usage: "Raft log store: pebble or tan; fixed at the first start"},
 		&cli.Uint64Flag{Name: "raft-rtt-ms", Value: 50, EnvVars: env("RAFT_RTT_MS"), Usage: "Raft tick in milliseconds (elections take 20-40 ticks)"},
 	}
@@ -131,9 +137,35 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 	if mb < 1024 || mb > 1<<30 {
 		return broker.Config{}, fmt.Errorf("--socket.request.max.bytes must be between 1 KiB and 1 GiB, got %d", mb)
 	}
+	gc := groups.DefaultConfig()
+	op := c.Int("offsets.topic.num.partitions")
+	if op < 1 || op > 1<<16 {
+		return broker.Config{}, fmt.Errorf("--offsets.topic.num.partitions must be between 1 and %d, got %d", 1<<16, op)
+	}
+	gc.OffsetsTopicPartitions = int32(op)
+	orf := c.Int("offsets.topic.replication.factor")
+	if orf < 1 || orf > 32767 {
+		return broker.Config{}, fmt.Errorf("--offsets.topic.replication.factor must be positive, got %d", orf)
+	}
+	gc.OffsetsTopicReplicationFactor = int16(orf)
+	delay := c.Int("group.initial.rebalance.delay.ms")
+	if delay < 0 {
+		return broker.Config{}, fmt.Errorf("--group.initial.rebalance.delay.ms must not be negative, got %d", delay)
+	}
+	gc.InitialRebalanceDelay = time.Duration(delay) * time.Millisecond
+	if delay == 0 {
+		gc.InitialRebalanceDelay = -1 // no delay (0 would mean the default)
+	}
+	minST, maxST := c.Int("group.min.session.timeout.ms"), c.Int("group.max.session.timeout.ms")
+	if minST < 1 || maxST < minST {
+		return broker.Config{}, fmt.Errorf("--group.min.session.timeout.ms (%d) must be positive and at most --group.max.session.timeout.ms (%d)", minST, maxST)
+	}
+	gc.MinSessionTimeout = time.Duration(minST) * time.Millisecond
+	gc.MaxSessionTimeout = time.Duration(maxST) * time.Millisecond
 	return broker.Config{
 		Node:            nc,
 		Topics:          tc,
+		Groups:          gc,
 		KafkaAddr:       c.String("kafka-addr"),
 		HTTPAddr:        c.String("http-addr"),
 		MaxRequestBytes: int32(mb),

@@ -21,6 +21,7 @@ import (
 	"github.com/skiff-broker/skiff/node"
 	"github.com/skiff-broker/skiff/statemachine"
 	"github.com/skiff-broker/skiff/topics"
+	"github.com/skiff-broker/skiff/topics/groups"
 )
 
 // Options tune a test cluster.
@@ -29,10 +30,14 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	SessionTimeout    time.Duration
 	Topics            func(*topics.Config)
+	Groups            func(*groups.Config) // group coordinator settings (default: Kafka's)
 	// Dir holds the nodes' data; default a t.TempDir (or os.MkdirTemp for
 	// non-test users, removed by Close).
 	Dir    string
 	Logger *zerolog.Logger
+	// LogDB is the nodes' Raft log store ("pebble" or "tan"); default
+	// node.DefaultConfig's.
+	LogDB string
 }
 
 // Cluster is a set of brokers on loopback.
@@ -99,6 +104,9 @@ func New(tb testing.TB, n int, opts Options) *Cluster {
 		nc.HeartbeatRTT = 1
 		nc.HeartbeatInterval = opts.HeartbeatInterval
 		nc.SessionTimeout = opts.SessionTimeout
+		if opts.LogDB != "" {
+			nc.LogDB = opts.LogDB
+		}
 		if i < len(opts.Racks) {
 			nc.Rack = opts.Racks[i]
 		}
@@ -106,9 +114,14 @@ func New(tb testing.TB, n int, opts Options) *Cluster {
 		if opts.Topics != nil {
 			opts.Topics(&tc)
 		}
+		gc := groups.DefaultConfig()
+		if opts.Groups != nil {
+			opts.Groups(&gc)
+		}
 		c.cfgs = append(c.cfgs, broker.Config{
 			Node:      nc,
 			Topics:    tc,
+			Groups:    gc,
 			KafkaAddr: kafkaAddrs[i],
 			HTTPAddr:  "127.0.0.1:0",
 			Logger:    log.With().Uint64("node", uint64(i+1)).Logger(),
