@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"time"
 	"context"
 	"errors"
 
@@ -31,6 +32,9 @@ type ClusterInfo interface {
 	ControllerID() int32
 }
 
+// DefaultIdleTimeout is Kafka's connections.max.idle.ms default.
+const DefaultIdleTimeout = 10 * time.Minute
+
 // DefaultMaxRequestBytes is Kafka's socket.request.max.bytes default.
 const DefaultMaxRequestBytes int32 = 100 << 20
 
@@ -44,6 +48,10 @@ type Config struct {
 	Groups          GroupService  // group APIs; nil: not advertised nor served
 	AutoCreate      bool          // mirror of auto.create.topics.enable, for Metadata
 	MaxRequestBytes int32         // socket.request.max.bytes; 0 means the default
+	// IdleTimeout closes a connection that sends no complete request for
+	// this long (connections.max.idle.ms; a half-written frame counts as
+	// idle). 0 means the default, 10 minutes.
+	IdleTimeout time.Duration
 	Logger          zerolog.Logger
 	Metrics         *metrics.Set // one per node; never the global set
 }
@@ -74,6 +82,9 @@ func (c *Config) Validate() error {
 		return errors.New("kafka: Metrics is required (one set per node)")
 	case c.MaxRequestBytes < 0:
 		return errors.New("kafka: MaxRequestBytes must be >= 0")
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
 	}
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = DefaultMaxRequestBytes

@@ -79,8 +79,19 @@ func newConn(s *Server, nc net.Conn) *conn {
 // Kafka has no way to answer an undecodable request).
 func (c *conn) serve() {
 	for {
+		// Each request must arrive whole within the idle timeout; the
+		// deadline is cleared while the request is handled (a Fetch may
+		// long-poll).
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
 		frame, err := readFrame(c.br, c.s.cfg.MaxRequestBytes)
+		_ = c.nc.SetReadDeadline(time.Time{})
 		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				c.s.m.protocolError("idle_timeout")
+				c.log.Info().Dur("idle", c.s.cfg.IdleTimeout).Msg("closing idle connection (connections.max.idle.ms)")
+				return
+			}
 			if errors.Is(err, errFrameSize) {
 				c.s.m.protocolError("frame_size")
 				c.log.Warn().Err(err).Msg("closing connection")

@@ -32,9 +32,10 @@ type Config struct {
 	// Start.
 	Groups groups.Config
 
-	KafkaAddr       string // Kafka listen address
-	HTTPAddr        string // HTTP listen address ("" disables HTTP)
-	MaxRequestBytes int32  // socket.request.max.bytes
+	KafkaAddr       string        // Kafka listen address
+	HTTPAddr        string        // HTTP listen address ("" disables HTTP)
+	MaxRequestBytes int32         // socket.request.max.bytes
+	IdleTimeout     time.Duration // connections.max.idle.ms (0: 10 minutes)
 	ClusterID       string
 	// MaintenanceInterval: how often data-group leaders enforce retention
 	// (default 30 s).
@@ -142,6 +143,7 @@ func Start(cfg Config) (_ *Broker, err error) {
 		Cluster:         b.node,
 		AutoCreate:      cfg.Topics.AutoCreateTopics,
 		MaxRequestBytes: cfg.MaxRequestBytes,
+		IdleTimeout:     cfg.IdleTimeout,
 		Logger:          cfg.Logger.With().Str("component", "kafka").Logger(),
 		Metrics:         cfg.Metrics,
 	})

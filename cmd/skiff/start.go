@@ -35,6 +35,7 @@ func startFlags() []cli.Flag {
 		&cli.IntFlag{Name: "num.partitions", Value: 1, EnvVars: env("NUM_PARTITIONS"), Usage: "default partition count of new topics"},
 		&cli.IntFlag{Name: "default.replication.factor", Value: 0, EnvVars: env("DEFAULT_REPLICATION_FACTOR"), Usage: "default replication factor of new topics (0: min(3, live brokers))"},
 		&cli.IntFlag{Name: "max.partitions.per.request", Value: 100000, EnvVars: env("MAX_PARTITIONS_PER_REQUEST"), Usage: "partitions one CreateTopics/CreatePartitions request may create (POLICY_VIOLATION above)"},
+		&cli.IntFlag{Name: "connections.max.idle.ms", Value: 600000, EnvVars: env("CONNECTIONS_MAX_IDLE_MS"), Usage: "close Kafka connections that send no complete request for this long"},
 		&cli.IntFlag{Name: "socket.request.max.bytes", Value: 100 << 20, EnvVars: env("SOCKET_REQUEST_MAX_BYTES"), Usage: "largest Kafka request accepted; larger frames close the connection"},
 		&cli.IntFlag{Name: "offsets.topic.num.partitions", Value: 50, EnvVars: env("OFFSETS_TOPIC_NUM_PARTITIONS"), Usage: "partitions of __consumer_offsets, created with the first group (cannot change afterwards)"},
 		&cli.IntFlag{Name: "offsets.topic.replication.factor", Value: 3, EnvVars: env("OFFSETS_TOPIC_REPLICATION_FACTOR"), Usage: "replication factor of __consumer_offsets (capped to the live brokers at creation)"},
@@ -133,6 +134,10 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 		return broker.Config{}, fmt.Errorf("--max.partitions.per.request must be positive, got %d", mp)
 	}
 	tc.MaxPartitionsPerRequest = mp
+	idle := c.Int("connections.max.idle.ms")
+	if idle < 1000 {
+		return broker.Config{}, fmt.Errorf("--connections.max.idle.ms must be at least 1000, got %d", idle)
+	}
 	mb := c.Int("socket.request.max.bytes")
 	if mb < 1024 || mb > 1<<30 {
 		return broker.Config{}, fmt.Errorf("--socket.request.max.bytes must be between 1 KiB and 1 GiB, got %d", mb)
@@ -169,5 +174,6 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 		KafkaAddr:       c.String("kafka-addr"),
 		HTTPAddr:        c.String("http-addr"),
 		MaxRequestBytes: int32(mb),
+		IdleTimeout:     time.Duration(idle) * time.Millisecond,
 	}, nil
 }
