@@ -17,6 +17,7 @@ func recordBatch(pid int64, epoch int16, seq int32, values ...string) []byte {
 		r := kmsg.NewRecord()
 		r.OffsetDelta = int32(i)
 		r.Value = []byte(v)
+		r.Length = int32(len(r.AppendTo(nil)) - 1) // the body after Length (varint 0: one byte)
 		recs = r.AppendTo(recs)
 	}
 	b := kmsg.NewRecordBatch()

@@ -13,14 +13,16 @@ import (
 // leader or any node) and restarted, again and again. Afterwards every
 // acknowledged record is read back exactly once and in order, every topic
 // whose creation was acknowledged exists on every node and no topic whose
-// creation failed does, and every node's metadata digest is the same.
+// creation failed does, every node's metadata digest is the same, and a
+// group consumer's committed offsets never went below an acknowledged
+// commit.
 func TestChaosCrashWorkload(t *testing.T) {
 	kills := pick("KILLS", 4, 40)
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 1))
 	t.Logf("kills %d, seed %d", kills, seed)
 
-	c := Start(t, skiffBin, Options{})
+	c := Start(t, skiffBin, Options{Args: groupArgs})
 	const dataTopics, perTopic = 2, 8
 	var tps []TP
 	var allowed []string
@@ -30,12 +32,26 @@ func TestChaosCrashWorkload(t *testing.T) {
 		tps = append(tps, partitionsOf(name, perTopic)...)
 		allowed = append(allowed, name)
 	}
+	allowed = append(allowed, "__consumer_offsets") // created with the first group
 	prod, err := NewProducer(c.KafkaAddrs(), tps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer prod.Close()
 	prod.Start(10 * time.Millisecond)
+	// A group member consumes crash-data-a and commits every 200 ms.
+	cons, err := StartGroupConsumer(c.KafkaAddrs(), "crash-group", []string{"crash-data-a"}, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consStopped := false
+	stopCons := func() {
+		if !consStopped {
+			consStopped = true
+			cons.Stop()
+		}
+	}
+	defer stopCons()
 	admin := NewTopics(c, "crash-meta", seed)
 	admin.Start(100 * time.Millisecond)
 	stopped := false
@@ -100,6 +116,11 @@ func TestChaosCrashWorkload(t *testing.T) {
 		}
 	}
 	progress("end", 300)
+	// The group recovers after the last restart: commits are acknowledged.
+	if err := cons.WaitCommits(3, time.Minute); err != nil {
+		t.Errorf("group consumer after the kills: %v", err)
+	}
+	stopCons()
 	stopWork()
 	elapsed := time.Since(start)
 
@@ -113,6 +134,11 @@ func TestChaosCrashWorkload(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("topics: %s", p)
+	}
+	commitsAcked := cons.Acked()
+	checked := checkCommitted(t, c.KafkaAddrs(), cons)
+	if checked == 0 {
+		t.Errorf("group consumer: no commit acknowledged (errors: %s)", cons.Errors())
 	}
 	r := checkRecords(t, c, prod)
 	if long() {
@@ -131,6 +157,8 @@ func TestChaosCrashWorkload(t *testing.T) {
 		kills, elapsed.Round(time.Second), roles, r, prod.Errors())
 	t.Logf("FIGURES crash workload: topics: %s; ambiguous creates that exist: %d; digest %.12s at index %d on every node (%d topics); proxies: %s",
 		admin.Counts(), ambiguous, d.Digest, d.Index, d.Topics, c.Net.Stats())
+	t.Logf("FIGURES crash workload: group: %d commits acked, %d partitions checked (committed >= acked), %d records consumed; commit errors: %s",
+		commitsAcked, checked, cons.consumed.Load(), cons.Errors())
 	t.Logf("FIGURES crash workload: state recovered from snapshots (log lines): %d data group, %d metadata",
 		c.CountLog("data group state recovered from snapshot"), c.CountLog("recovered from snapshot")-c.CountLog("data group state recovered from snapshot"))
 }

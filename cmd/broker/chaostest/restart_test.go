@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -15,11 +17,12 @@ import (
 // SIGKILL) and start again. Topics (with their IDs and configs), partition
 // data and producer state come back: the same idempotent producer keeps
 // writing without a new producer ID or epoch, a replayed batch is
-// recognized as a duplicate, and a sequence gap is refused.
+// recognized as a duplicate, and a sequence gap is refused. Offsets
+// committed for a group before each restart are fetched unchanged after it.
 func TestChaosFullClusterRestart(t *testing.T) {
 	rounds := pick("RESTARTS", 2, 6)
 	perRound := pick("RESTART_RECORDS", 100, 1500) // per partition and round
-	c := Start(t, skiffBin, Options{})
+	c := Start(t, skiffBin, Options{Args: groupArgs})
 	const topic, partitions = "restart-data", 6
 	createTopic(t, c, 0, topic, partitions, 3, nil)
 	createTopic(t, c, 1, "restart-config", 2, 3, map[string]string{"retention.ms": "3600000"})
@@ -49,6 +52,9 @@ func TestChaosFullClusterRestart(t *testing.T) {
 	for range 3 {
 		raw.send(t, ctx, 3)
 	}
+	// Creates __consumer_offsets too, before the topic list is taken.
+	const group = "restart-group"
+	committed := commitGroupOffsets(t, c, group, topic, partitions, 0)
 	topicsBefore, err := c.TopicNames(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +62,9 @@ func TestChaosFullClusterRestart(t *testing.T) {
 
 	for r := range rounds {
 		graceful := r%2 == 0
+		if r > 0 {
+			committed = commitGroupOffsets(t, c, group, topic, partitions, r)
+		}
 		var wg sync.WaitGroup
 		for i := range c.Len() {
 			wg.Add(1)
@@ -95,6 +104,7 @@ func TestChaosFullClusterRestart(t *testing.T) {
 			}
 		}
 		checkConfig(t, c, r%c.Len(), "restart-config", "retention.ms", "3600000")
+		checkGroupOffsets(t, c, group, committed, r+1)
 
 		prod.ProduceSync(ctx, perRound)
 		if f := prod.Errors(); f != "" {
@@ -107,8 +117,8 @@ func TestChaosFullClusterRestart(t *testing.T) {
 		raw.afterRestart(t, ctx, r+1)
 	}
 	rep := checkRecords(t, c, prod)
-	t.Logf("FIGURES full restart: %d rounds; records: %s; raw producer: %d batches, %d duplicates recognized",
-		rounds, rep, raw.batches, raw.dups)
+	t.Logf("FIGURES full restart: %d rounds; records: %s; raw producer: %d batches, %d duplicates recognized; group offsets: %d partitions checked after each restart",
+		rounds, rep, raw.batches, raw.dups, partitions)
 }
 
 func checkConfig(t *testing.T, c *Cluster, i int, topic, key, want string) {
@@ -281,4 +291,57 @@ func (p *rawProducer) afterRestart(t *testing.T, ctx context.Context, round int)
 		t.Errorf("round %d: batch with a sequence gap: %v, want OUT_OF_ORDER_SEQUENCE_NUMBER", round, kerr.ErrorForCode(code))
 	}
 	p.send(t, ctx, 3)
+}
+
+// commitGroupOffsets commits offsets for every partition of topic for group
+// (an admin commit, outside group management), different in each round,
+// retrying until it is acknowledged, and returns them.
+func commitGroupOffsets(t *testing.T, c *Cluster, group, topic string, partitions int32, round int) map[TP]kadm.Offset {
+	t.Helper()
+	want := map[TP]kadm.Offset{}
+	var offs kadm.Offsets
+	for p := range partitions {
+		o := kadm.Offset{Topic: topic, Partition: p, At: int64(10*round + int(p) + 1), LeaderEpoch: -1,
+			Metadata: fmt.Sprintf("round %d", round)}
+		offs.Add(o)
+		want[TP{topic, p}] = o
+	}
+	err := WaitFor(time.Minute, func() error {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(c.KafkaAddrs()...), kgo.DialTimeout(2*time.Second), kgo.RetryTimeout(10*time.Second))
+		if err != nil {
+			return Permanent(err)
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		resps, err := kadm.NewClient(cl).CommitOffsets(ctx, group, offs)
+		if err == nil {
+			err = resps.Error()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("commit offsets for %s: %v", group, err)
+	}
+	return want
+}
+
+// checkGroupOffsets fails the test unless group's committed offsets are
+// exactly want.
+func checkGroupOffsets(t *testing.T, c *Cluster, group string, want map[TP]kadm.Offset, round int) {
+	t.Helper()
+	got, err := fetchOffsets(c.KafkaAddrs(), group, time.Minute)
+	if err != nil {
+		t.Fatalf("round %d: %v", round, err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("round %d: group %s has offsets for %d partitions after the restart, want %d", round, group, len(got), len(want))
+	}
+	for tp, w := range want {
+		g, ok := got[tp]
+		if !ok || g.At != w.At || g.Metadata != w.Metadata {
+			t.Errorf("round %d: group %s %s after the restart: offset %d metadata %q (present %v), want %d %q",
+				round, group, tp, g.At, g.Metadata, ok, w.At, w.Metadata)
+		}
+	}
 }
