@@ -1,9 +1,9 @@
 package kafka
 
 import (
-	"time"
 	"context"
 	"errors"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
@@ -52,8 +52,8 @@ type Config struct {
 	// this long (connections.max.idle.ms; a half-written frame counts as
 	// idle). 0 means the default, 10 minutes.
 	IdleTimeout time.Duration
-	Logger          zerolog.Logger
-	Metrics         *metrics.Set // one per node; never the global set
+	Logger      zerolog.Logger
+	Metrics     *metrics.Set // one per node; never the global set
 }
 
 // DefaultConfig returns a Config with Kafka's defaults. The caller fills in
