@@ -43,14 +43,16 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-## bench-cli: the `skiff bench` runs of README's Benchmarks section (in-process clusters; a few minutes)
+## bench-cli: the `skiff bench` runs of README's Benchmarks section (in-process clusters; ~10 minutes)
 bench-cli: build
 	./$(BIN) bench topics --topics 1500 --partitions 3 --concurrency 1 --compare seed,kfake
 	./$(BIN) bench topics --topics 1500 --partitions 3 --concurrency 32 --compare seed,kfake
+	./$(BIN) bench topics --duration 10s --partitions 3 --concurrency 32 --skip-ready --compare seed,kfake
 	./$(BIN) bench topics --topics 500 --partitions 10 --topics-per-request 100 --concurrency 4 --compare seed,kfake
 	./$(BIN) bench topics --topics 20000 --partitions 10 --topics-per-request 100 --concurrency 4 --skip-ready --compare kfake
 	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --logdb pebble --compare kfake
 	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --logdb tan --compare kfake
+	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --max-buffered 1000 --compare kfake
 	./$(BIN) bench consume --count 300000 --record-size 1024 --compare kfake
 
 lint: verify

@@ -15,7 +15,7 @@ func main() {
 		Usage: "a Kafka-compatible broker with embedded Raft metadata",
 		Description: "Start a one-node broker with `skiff start`; every flag can also be set\n" +
 			"through the SKIFF_* environment variable shown next to it.",
-		Commands: []*cli.Command{startCommand()},
+		Commands: []*cli.Command{startCommand(), benchCommand()},
 	}
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)

@@ -1,0 +1,150 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/skiff-broker/skiff/cmd/broker/clustertest"
+)
+
+// Target names.
+const (
+	TargetSkiff = "skiff" // Skiff: --brokers, or an in-process cluster
+	TargetSeed  = "seed"  // Skiff's seed path (topics only): in-process cluster, CreateSeedBaseline
+	TargetKfake = "kfake" // franz-go's in-memory kfake cluster, in-process
+)
+
+// Options are common to every bench.
+type Options struct {
+	// Brokers are the Kafka addresses of a running cluster. Empty: start an
+	// in-process cluster of Nodes nodes on loopback in a temporary
+	// directory, removed afterwards.
+	Brokers []string `json:"brokers,omitempty"`
+	// MetricsAddrs are the HTTP addresses (host:port) of the Brokers'
+	// /metrics endpoints, to count metadata proposals. Optional.
+	MetricsAddrs []string `json:"metrics_addrs,omitempty"`
+	Nodes        int      `json:"nodes,omitempty"`   // in-process cluster size and kfake brokers; default 3
+	LogDB        string   `json:"logdb,omitempty"`   // in-process cluster's LogDB: pebble (default) or tan
+	Compare      []string `json:"compare,omitempty"` // also run: "seed" (topics only), "kfake"
+
+	// Progress receives a live status line (the CLI passes stderr when it
+	// is a terminal). Nil: none.
+	Progress io.Writer `json:"-"`
+}
+
+func (o *Options) defaults() {
+	if o.Nodes <= 0 {
+		o.Nodes = 3
+	}
+	if o.LogDB == "" {
+		o.LogDB = "pebble"
+	}
+}
+
+// targets returns the target names of a run, Skiff first, and checks them.
+func (o *Options) targets(seedOK bool) ([]string, error) {
+	switch o.LogDB {
+	case "pebble", "tan":
+	default:
+		return nil, fmt.Errorf("--logdb must be pebble or tan, got %q", o.LogDB)
+	}
+	out := []string{TargetSkiff}
+	seen := map[string]bool{}
+	for _, c := range o.Compare {
+		for _, c := range strings.Split(c, ",") {
+			c = strings.TrimSpace(c)
+			if c == "" || seen[c] {
+				continue
+			}
+			seen[c] = true
+			switch c {
+			case TargetSeed:
+				if !seedOK {
+					return nil, fmt.Errorf("--compare seed applies to `bench topics` only")
+				}
+				if len(o.Brokers) > 0 {
+					return nil, fmt.Errorf("--compare seed needs the in-process cluster (no --brokers): the seed path is not reachable over Kafka")
+				}
+			case TargetKfake:
+			default:
+				return nil, fmt.Errorf("unknown --compare %q (want seed or kfake)", c)
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// target is a running cluster to benchmark.
+type target struct {
+	name    string
+	desc    string   // how the cluster runs, for the report
+	brokers []string // Kafka addresses
+	cluster *clustertest.Cluster
+	kfake   *kfake.Cluster
+	metrics []string // external /metrics addresses
+}
+
+// open starts (or connects to) the cluster for target name.
+func (o *Options) open(ctx context.Context, name string) (t *target, err error) {
+	t = &target{name: name}
+	switch {
+	case name == TargetKfake:
+		c, err := kfake.NewCluster(kfake.NumBrokers(o.Nodes))
+		if err != nil {
+			return nil, fmt.Errorf("kfake: %w", err)
+		}
+		t.kfake, t.brokers = c, c.ListenAddrs()
+		t.desc = fmt.Sprintf("kfake in-process, %d brokers", o.Nodes)
+	case len(o.Brokers) > 0:
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if t.brokers, err = discoverBrokers(ctx, o.Brokers); err != nil {
+			return nil, err
+		}
+		t.metrics = o.MetricsAddrs
+		t.desc = fmt.Sprintf("external, %d brokers: %s", len(t.brokers), strings.Join(t.brokers, ","))
+	default:
+		defer func() {
+			if r := recover(); r != nil { // clustertest panics when tb is nil
+				err = fmt.Errorf("starting the in-process cluster: %v", r)
+			}
+		}()
+		t.cluster = clustertest.New(nil, o.Nodes, clustertest.Options{LogDB: o.LogDB})
+		t.brokers = t.cluster.KafkaAddrs()
+		t.desc = fmt.Sprintf("in-process, %d nodes on loopback, LogDB %s", o.Nodes, o.LogDB)
+	}
+	return t, nil
+}
+
+func (t *target) close() {
+	if t.cluster != nil {
+		t.cluster.Close()
+	}
+	if t.kfake != nil {
+		t.kfake.Close()
+	}
+}
+
+// proposals returns the cluster's metadata proposals of kind so far, and
+// whether they can be counted.
+func (t *target) proposals(ctx context.Context, kind string) (float64, bool) {
+	switch {
+	case t.cluster != nil:
+		sets := make([]*metrics.Set, t.cluster.Len())
+		for i := range sets {
+			sets[i] = t.cluster.Metrics(i)
+		}
+		return setProposals(sets, kind), true
+	case len(t.metrics) > 0:
+		n, err := httpProposals(ctx, t.metrics, kind)
+		return n, err == nil
+	}
+	return 0, false
+}

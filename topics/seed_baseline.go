@@ -1,0 +1,123 @@
+package topics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/skiff-broker/skiff/node"
+	"github.com/skiff-broker/skiff/statemachine"
+)
+
+// SeedBaselineKind labels the proposals of CreateSeedBaseline in
+// skiff_metadata_proposals_total.
+const SeedBaselineKind = "seed_baseline"
+
+// CreateSeedBaseline exists for the benchmark only (`skiff bench topics
+// --compare seed`): it creates topics the way the earlier (seed) broker did,
+// so that the one-proposal path of Create can be compared with it in the
+// same run. The kafka package never calls it, and no Kafka request reaches
+// it; the bench calls it directly on an in-process broker's Service.
+//
+// It validates and places exactly like Create, then proposes the request's
+// CreateTopic records as one batch on their own, and then, for every
+// partition of every created topic, three separate sequential proposals:
+// AssignReplicas, then SetLeader, then SetISR. A request for T topics of P
+// partitions is therefore 1 + 3·T·P proposals instead of one. All proposals
+// are labelled SeedBaselineKind. Like Create it returns after every
+// partition has a leader; the results have Create's shape and meaning.
+func (s *Service) CreateSeedBaseline(ctx context.Context, specs []CreateSpec) ([]TopicResult, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	view, err := s.read(ctx, "seed baseline", statemachine.QueryTopics{})
+	if err != nil {
+		return nil, err
+	}
+	p := planCreate(createInput{
+		specs:         specs,
+		brokers:       view.Brokers,
+		start:         view.PartitionCount,
+		numPartitions: s.cfg.DefaultPartitions,
+		defaultRF:     s.cfg.DefaultReplicationFactor,
+		maxPartitions: s.cfg.MaxPartitionsPerRequest,
+		nowMs:         s.cfg.Now().UnixMilli(),
+		newID:         s.cfg.NewID,
+	})
+	if len(p.batch.Cmds) == 0 {
+		return p.results, nil
+	}
+
+	// The topic records alone, in one batch.
+	var topicBatch statemachine.Batch
+	topicAt := make([]int, len(p.at)) // spec i's index in topicBatch, or -1
+	for i, at := range p.at {
+		topicAt[i] = -1
+		if at >= 0 {
+			topicAt[i] = len(topicBatch.Cmds)
+			topicBatch.Cmds = append(topicBatch.Cmds, p.batch.Cmds[at])
+		}
+	}
+	res, err := s.propose(ctx, SeedBaselineKind, topicBatch, true)
+	if err != nil {
+		return nil, err
+	}
+
+	// Then every partition command of every created topic on its own.
+	for i, at := range p.at {
+		if at < 0 {
+			continue
+		}
+		r := &p.results[i]
+		ct := p.batch.Cmds[at].(statemachine.CreateTopic)
+		switch code := res.Codes[topicAt[i]]; code {
+		case statemachine.CodeOK:
+		case statemachine.CodeTopicExists:
+			*r = failed(r.Name, errorf(ErrTopicExists, "Topic '%s' already exists.", r.Name))
+			continue
+		default:
+			*r = failed(r.Name, errorf(ErrInvalidRequest, "Creating topic '%s' failed in the metadata shard (code %d).", r.Name, code))
+			continue
+		}
+		cmds := p.batch.Cmds[at+1 : at+1+3*int(ct.PartitionCount)]
+		codes := make([]statemachine.Code, len(cmds))
+		for j, cmd := range cmds {
+			if codes[j], err = s.proposeOneSeed(ctx, cmd); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.partitionOutcome(r.Name, 0, codes); err != nil {
+			*r = failed(r.Name, err)
+		}
+	}
+	s.waitForLeaders(ctx, p.results)
+	return p.results, nil
+}
+
+// proposeOneSeed proposes one bare partition command (AssignReplicas,
+// SetLeader or SetISR of a new partition: all idempotent) and returns its
+// code, proposing it again after an unknown outcome as propose does.
+func (s *Service) proposeOneSeed(ctx context.Context, cmd statemachine.Command) (statemachine.Code, error) {
+	backoff := 10 * time.Millisecond
+	for {
+		res, err := s.cfg.Store.Propose(ctx, SeedBaselineKind, cmd)
+		if err == nil {
+			if len(res.Codes) != 1 {
+				return 0, fmt.Errorf("topics: %s: result has %d codes for one command", SeedBaselineKind, len(res.Codes))
+			}
+			return res.Codes[0], nil
+		}
+		if !errors.Is(err, node.ErrTimeout) || ctx.Err() != nil {
+			return 0, wrapStoreError(SeedBaselineKind, err)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, wrapStoreError(SeedBaselineKind, err)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
