@@ -68,6 +68,7 @@ func runStart(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	raiseFileLimit(log)
 	cfg.Logger = log
 	cfg.Metrics = metrics.NewSet()
 	if join := c.String("join"); join != "" {
