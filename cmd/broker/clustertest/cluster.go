@@ -5,6 +5,7 @@ package clustertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -50,6 +51,7 @@ type Cluster struct {
 	cfgs    []broker.Config
 	brokers []*broker.Broker // nil while stopped
 	sets    []*metrics.Set
+	used    map[string]bool // addresses handed out by freeAddr
 }
 
 // New starts an n-node cluster and waits until every broker is registered
@@ -76,8 +78,8 @@ func New(tb testing.TB, n int, opts Options) *Cluster {
 	raftAddrs := make([]string, n)
 	kafkaAddrs := make([]string, n)
 	for i := range n {
-		raftAddrs[i] = freeAddr(c)
-		kafkaAddrs[i] = freeAddr(c)
+		raftAddrs[i] = c.freeAddr()
+		kafkaAddrs[i] = c.freeAddr()
 	}
 	members := map[uint64]string{}
 	for i, a := range raftAddrs {
@@ -161,11 +163,25 @@ func (c *Cluster) must(err error) {
 	panic(err)
 }
 
-func freeAddr(c *Cluster) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	c.must(err)
-	defer ln.Close()
-	return ln.Addr().String()
+// freeAddr returns a loopback address that no other node of this cluster
+// got: the kernel may hand out a port again once its listener is closed, so
+// every address ever returned is remembered.
+func (c *Cluster) freeAddr() string {
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		c.must(err)
+		addr := ln.Addr().String()
+		ln.Close()
+		if !c.used[addr] {
+			if c.used == nil {
+				c.used = map[string]bool{}
+			}
+			c.used[addr] = true
+			return addr
+		}
+	}
+	c.must(errors.New("no free loopback port"))
+	return ""
 }
 
 func (c *Cluster) start(i int) error {
@@ -325,8 +341,8 @@ func (c *Cluster) AddNode() int {
 	nc := base.Node
 	nc.NodeID = uint64(i + 1)
 	nc.DataDir = filepath.Join(c.dir, fmt.Sprintf("node%d", i+1))
-	nc.RaftAddr = freeAddr(c)
-	nc.KafkaAddr = freeAddr(c)
+	nc.RaftAddr = c.freeAddr()
+	nc.KafkaAddr = c.freeAddr()
 	nc.InitialMembers = nil
 	nc.Join = true
 	nc.Rack = ""
