@@ -93,7 +93,7 @@ func TestSMReplicasAgree(t *testing.T) {
 	}
 }
 
-func saveSnapshot(t *testing.T, h *harness) []byte {
+func saveSnapshot(t testing.TB, h *harness) []byte {
 	t.Helper()
 	ctx, err := h.sm.PrepareSnapshot()
 	if err != nil {
