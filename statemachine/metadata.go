@@ -170,8 +170,13 @@ func (sm *StateMachine) Close() error {
 	return nil
 }
 
-func (sm *StateMachine) pebbleOptions() *pebble.Options {
-	log := sm.log.With().Str("pkg", "pebble").Logger()
+func (sm *StateMachine) pebbleOptions() *pebble.Options { return PebbleOptions(sm.log) }
+
+// PebbleOptions are the pebble options of the state machines' stores
+// (the metadata shard's and the data groups'): pebble's log lines and
+// background errors go to log.
+func PebbleOptions(log zerolog.Logger) *pebble.Options {
+	log = log.With().Str("pkg", "pebble").Logger()
 	return &pebble.Options{
 		Logger: pebbleLogger{log},
 		EventListener: pebble.EventListener{

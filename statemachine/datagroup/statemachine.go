@@ -12,6 +12,7 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"github.com/rs/zerolog"
 
+	"github.com/skiff-broker/skiff/statemachine"
 	"github.com/skiff-broker/skiff/statemachine/partlog"
 )
 
@@ -372,26 +373,4 @@ func sortedKeys(parts map[PartitionKey]*partition) []PartitionKey {
 	return ks
 }
 
-func (s *StateMachine) pebbleOptions() *pebble.Options {
-	log := s.log.With().Str("pkg", "pebble").Logger()
-	return &pebble.Options{
-		Logger: pebbleLogger{log},
-		EventListener: pebble.EventListener{
-			BackgroundError: func(err error) { log.Error().Err(err).Msg("pebble background error") },
-			DiskSlow:        func(info pebble.DiskSlowInfo) { log.Warn().Msg(info.String()) },
-		},
-	}
-}
-
-// pebbleLogger sends pebble's log lines to zerolog.
-type pebbleLogger struct{ l zerolog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...interface{}) {
-	p.l.Info().Msgf(format, args...)
-}
-
-func (p pebbleLogger) Fatalf(format string, args ...interface{}) {
-	msg := fmt.Sprintf(format, args...)
-	p.l.WithLevel(zerolog.FatalLevel).Msg(msg)
-	panic("pebble: " + msg)
-}
+func (s *StateMachine) pebbleOptions() *pebble.Options { return statemachine.PebbleOptions(s.log) }
