@@ -16,9 +16,8 @@ type eventQueue struct {
 	m   *nodeMetrics
 	ch  chan raftio.LeaderInfo
 
-	mu      sync.Mutex
-	dropped uint64
-	subs    []chan<- raftio.LeaderInfo
+	mu   sync.Mutex
+	subs []chan<- raftio.LeaderInfo
 }
 
 func newEventQueue(log zerolog.Logger, m *nodeMetrics) *eventQueue {
@@ -30,9 +29,7 @@ func (q *eventQueue) LeaderUpdated(info raftio.LeaderInfo) {
 	select {
 	case q.ch <- info:
 	default:
-		q.mu.Lock()
-		q.dropped++
-		q.mu.Unlock()
+		q.m.eventsDropped.Inc() // the loops re-read state every pass; a lost event only delays them
 	}
 }
 

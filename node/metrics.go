@@ -14,6 +14,7 @@ type nodeMetrics struct {
 	readErrors    *metrics.Counter
 	fenced        *metrics.Counter
 	leaderChanges *metrics.Counter
+	eventsDropped *metrics.Counter
 
 	groupProposals      *metrics.Counter
 	groupProposalErrors *metrics.Counter
@@ -32,6 +33,7 @@ func (m *nodeMetrics) init(nodeID uint64) {
 	m.readErrors = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_metadata_read_errors_total{node=%q}`, m.node))
 	m.fenced = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_brokers_fenced_total{node=%q}`, m.node))
 	m.leaderChanges = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_metadata_leader_changes_total{node=%q}`, m.node))
+	m.eventsDropped = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_raft_events_dropped_total{node=%q}`, m.node))
 	m.groupProposals = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_group_proposals_total{node=%q}`, m.node))
 	m.groupProposalErrors = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_group_proposal_errors_total{node=%q}`, m.node))
 	m.groupProposeSeconds = m.set.GetOrCreateHistogram(fmt.Sprintf(`skiff_group_propose_seconds{node=%q}`, m.node))

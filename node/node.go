@@ -200,18 +200,3 @@ func (n *Node) AddMember(ctx context.Context, id uint64, raftAddr string) error 
 		return n.nh.SyncRequestAddReplica(ctx, MetadataShardID, id, raftAddr, m.ConfigChangeID)
 	})
 }
-
-// Members returns the metadata shard's voting members (ID -> Raft address)
-// through a linearizable read.
-func (n *Node) Members(ctx context.Context) (map[uint64]string, error) {
-	var out map[uint64]string
-	err := n.retry(ctx, true, func(ctx context.Context) error {
-		m, err := n.nh.SyncGetShardMembership(ctx, MetadataShardID)
-		if err != nil {
-			return err
-		}
-		out = m.Nodes
-		return nil
-	})
-	return out, err
-}
