@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/skiff-broker/skiff/topics/records"
+	"github.com/skiff-broker/skiff/datapath"
 )
 
 // RecordService is what the Kafka front needs from the data path
@@ -13,15 +13,15 @@ import (
 // partition, with per-partition errors that wrap the records sentinels
 // (mapped to Kafka codes in errors.go).
 type RecordService interface {
-	Produce(ctx context.Context, req records.ProduceRequest) []records.ProduceTopicResult
+	Produce(ctx context.Context, req datapath.ProduceRequest) []datapath.ProduceTopicResult
 	// Fetch waits up to req.MaxWait for req.MinBytes; ctx allows for that.
-	Fetch(ctx context.Context, req records.FetchRequest) []records.FetchTopicResult
-	ListOffsets(ctx context.Context, isolationLevel int8, topics []records.ListOffsetsTopic) []records.ListOffsetsTopicResult
-	DeleteRecords(ctx context.Context, topics []records.DeleteRecordsTopic) []records.DeleteRecordsTopicResult
-	OffsetForLeaderEpoch(ctx context.Context, topics []records.EpochTopic) []records.EpochTopicResult
+	Fetch(ctx context.Context, req datapath.FetchRequest) []datapath.FetchTopicResult
+	ListOffsets(ctx context.Context, isolationLevel int8, topics []datapath.ListOffsetsTopic) []datapath.ListOffsetsTopicResult
+	DeleteRecords(ctx context.Context, topics []datapath.DeleteRecordsTopic) []datapath.DeleteRecordsTopicResult
+	OffsetForLeaderEpoch(ctx context.Context, topics []datapath.EpochTopic) []datapath.EpochTopicResult
 	// InitProducerID allocates (or bumps, for a known producerID/epoch) an
 	// idempotent producer ID. A non-nil transactionalID is refused with
-	// records.ErrTransactionsDisabled.
+	// datapath.ErrTransactionsDisabled.
 	InitProducerID(ctx context.Context, transactionalID *string, producerID int64, producerEpoch int16) (int64, int16, error)
 }
 

@@ -8,8 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/skiff-broker/skiff/datapath"
 	"github.com/skiff-broker/skiff/topics"
-	"github.com/skiff-broker/skiff/topics/records"
 )
 
 // recordErrorCases is every records sentinel and its Kafka code.
@@ -17,24 +17,24 @@ var recordErrorCases = []struct {
 	err  error
 	want *kerr.Error
 }{
-	{records.ErrNotLeader, kerr.NotLeaderForPartition},
-	{records.ErrUnknownTopicOrPart, kerr.UnknownTopicOrPartition},
-	{records.ErrUnknownTopicID, kerr.UnknownTopicID},
-	{records.ErrLeaderNotAvailable, kerr.LeaderNotAvailable},
-	{records.ErrCorruptMessage, kerr.CorruptMessage},
-	{records.ErrMessageTooLarge, kerr.MessageTooLarge},
-	{records.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
-	{records.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
-	{records.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
-	{records.ErrInvalidRecord, kerr.InvalidRecord},
-	{records.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
-	{records.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
-	{records.ErrUnknownLeaderEpoch, kerr.UnknownLeaderEpoch},
-	{records.ErrInvalidRequiredAcks, kerr.InvalidRequiredAcks},
-	{records.ErrTransactionsDisabled, kerr.TransactionalIDAuthorizationFailed},
-	{records.ErrTimeout, kerr.RequestTimedOut},
-	{records.ErrNotReady, kerr.NotLeaderForPartition},
-	{records.ErrPolicyViolation, kerr.PolicyViolation},
+	{datapath.ErrNotLeader, kerr.NotLeaderForPartition},
+	{datapath.ErrUnknownTopicOrPart, kerr.UnknownTopicOrPartition},
+	{datapath.ErrUnknownTopicID, kerr.UnknownTopicID},
+	{datapath.ErrLeaderNotAvailable, kerr.LeaderNotAvailable},
+	{datapath.ErrCorruptMessage, kerr.CorruptMessage},
+	{datapath.ErrMessageTooLarge, kerr.MessageTooLarge},
+	{datapath.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
+	{datapath.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{datapath.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
+	{datapath.ErrInvalidRecord, kerr.InvalidRecord},
+	{datapath.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{datapath.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
+	{datapath.ErrUnknownLeaderEpoch, kerr.UnknownLeaderEpoch},
+	{datapath.ErrInvalidRequiredAcks, kerr.InvalidRequiredAcks},
+	{datapath.ErrTransactionsDisabled, kerr.TransactionalIDAuthorizationFailed},
+	{datapath.ErrTimeout, kerr.RequestTimedOut},
+	{datapath.ErrNotReady, kerr.NotLeaderForPartition},
+	{datapath.ErrPolicyViolation, kerr.PolicyViolation},
 }
 
 func TestKafkaErrorTable(t *testing.T) {
@@ -62,7 +62,7 @@ func TestKafkaErrorTable(t *testing.T) {
 		{fmt.Errorf("propose: %w", context.DeadlineExceeded), kerr.RequestTimedOut},
 		{invalidRequest("nope"), kerr.InvalidRequest},
 		// A records error wrapping a topics one keeps its data-path code.
-		{fmt.Errorf("%w: %w", records.ErrNotReady, topics.ErrNotReady), kerr.NotLeaderForPartition},
+		{fmt.Errorf("%w: %w", datapath.ErrNotReady, topics.ErrNotReady), kerr.NotLeaderForPartition},
 		{errRecordResults, kerr.UnknownServerError},
 		{errors.New("something else"), kerr.UnknownServerError},
 	}
@@ -82,7 +82,7 @@ func TestKafkaErrorTable(t *testing.T) {
 		}
 	}
 	// Whole-request failures must be codes franz-go treats as retriable.
-	for _, e := range []error{topics.ErrNotReady, topics.ErrTimeout, topics.ErrClosed, records.ErrNotReady, records.ErrTimeout} {
+	for _, e := range []error{topics.ErrNotReady, topics.ErrTimeout, topics.ErrClosed, datapath.ErrNotReady, datapath.ErrTimeout} {
 		if !kafkaError(e).Retriable {
 			t.Errorf("%v maps to non-retriable %s", e, kafkaError(e).Message)
 		}

@@ -12,8 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/skiff-broker/skiff/datapath"
 	"github.com/skiff-broker/skiff/topics"
-	"github.com/skiff-broker/skiff/topics/records"
 )
 
 // fakeRecords is an in-memory RecordService over the topics of a
@@ -32,7 +32,7 @@ type fakeRecords struct {
 	inject  map[string]error // per topic: every partition answers this
 	short   bool             // answer no results at all (a broken service)
 	calls   map[string]int
-	fetches []records.FetchRequest
+	fetches []datapath.FetchRequest
 }
 
 type fakeTP struct {
@@ -75,7 +75,7 @@ func (f *fakeRecords) callCount(method string) int {
 
 // log returns a partition's log (creating it), or the error to answer.
 // f.mu must be held.
-func (f *fakeRecords) log(name string, id records.TopicID, part int32) (string, *fakeLog, error) {
+func (f *fakeRecords) log(name string, id datapath.TopicID, part int32) (string, *fakeLog, error) {
 	var t *topics.Topic
 	f.topics.with(func() {
 		if name != "" {
@@ -90,13 +90,13 @@ func (f *fakeRecords) log(name string, id records.TopicID, part int32) (string, 
 	})
 	switch {
 	case t == nil && name == "":
-		return "", nil, fmt.Errorf("%w: %x", records.ErrUnknownTopicID, id)
+		return "", nil, fmt.Errorf("%w: %x", datapath.ErrUnknownTopicID, id)
 	case t == nil:
-		return name, nil, fmt.Errorf("%w: %s", records.ErrUnknownTopicOrPart, name)
+		return name, nil, fmt.Errorf("%w: %s", datapath.ErrUnknownTopicOrPart, name)
 	case f.inject[t.Name] != nil:
 		return t.Name, nil, f.inject[t.Name]
 	case part < 0 || int(part) >= len(t.Partitions):
-		return t.Name, nil, fmt.Errorf("%w: %s[%d]", records.ErrUnknownTopicOrPart, t.Name, part)
+		return t.Name, nil, fmt.Errorf("%w: %s[%d]", datapath.ErrUnknownTopicOrPart, t.Name, part)
 	}
 	k := fakeTP{t.Name, part}
 	if f.logs[k] == nil {
@@ -110,20 +110,20 @@ func splitBatches(b []byte) ([][]byte, error) {
 	var out [][]byte
 	for len(b) > 0 {
 		if len(b) < 61 {
-			return nil, fmt.Errorf("%w: %d trailing bytes", records.ErrCorruptMessage, len(b))
+			return nil, fmt.Errorf("%w: %d trailing bytes", datapath.ErrCorruptMessage, len(b))
 		}
 		n := 12 + int(int32(binary.BigEndian.Uint32(b[8:])))
 		if n < 61 || n > len(b) {
-			return nil, fmt.Errorf("%w: batch length %d of %d", records.ErrCorruptMessage, n, len(b))
+			return nil, fmt.Errorf("%w: batch length %d of %d", datapath.ErrCorruptMessage, n, len(b))
 		}
 		if b[16] != 2 {
-			return nil, fmt.Errorf("%w: magic %d", records.ErrUnsupportedMagic, b[16])
+			return nil, fmt.Errorf("%w: magic %d", datapath.ErrUnsupportedMagic, b[16])
 		}
 		out = append(out, b[:n:n])
 		b = b[n:]
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: no batches", records.ErrInvalidRecord)
+		return nil, fmt.Errorf("%w: no batches", datapath.ErrInvalidRecord)
 	}
 	return out, nil
 }
@@ -132,19 +132,19 @@ func lastOffsetDelta(b []byte) int64 { return int64(int32(binary.BigEndian.Uint3
 func batchBase(b []byte) int64       { return int64(binary.BigEndian.Uint64(b)) }
 func batchMaxTS(b []byte) int64      { return int64(binary.BigEndian.Uint64(b[35:])) }
 
-func (f *fakeRecords) Produce(_ context.Context, req records.ProduceRequest) []records.ProduceTopicResult {
+func (f *fakeRecords) Produce(_ context.Context, req datapath.ProduceRequest) []datapath.ProduceTopicResult {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls["Produce"]++
 	if f.short {
 		return nil
 	}
-	out := make([]records.ProduceTopicResult, len(req.Topics))
+	out := make([]datapath.ProduceTopicResult, len(req.Topics))
 	appended := false
 	for i, rt := range req.Topics {
-		out[i] = records.ProduceTopicResult{Name: rt.Name, TopicID: rt.TopicID}
+		out[i] = datapath.ProduceTopicResult{Name: rt.Name, TopicID: rt.TopicID}
 		for _, rp := range rt.Partitions {
-			r := records.ProducePartitionResult{Partition: rp.Partition, BaseOffset: -1, LogAppendTime: -1, LogStartOffset: -1}
+			r := datapath.ProducePartitionResult{Partition: rp.Partition, BaseOffset: -1, LogAppendTime: -1, LogStartOffset: -1}
 			_, l, err := f.log(rt.Name, rt.TopicID, rp.Partition)
 			var bs [][]byte
 			if err == nil {
@@ -173,7 +173,7 @@ func (f *fakeRecords) Produce(_ context.Context, req records.ProduceRequest) []r
 	return out
 }
 
-func (f *fakeRecords) Fetch(ctx context.Context, req records.FetchRequest) []records.FetchTopicResult {
+func (f *fakeRecords) Fetch(ctx context.Context, req datapath.FetchRequest) []datapath.FetchTopicResult {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls["Fetch"]++
@@ -206,16 +206,16 @@ func (f *fakeRecords) Fetch(ctx context.Context, req records.FetchRequest) []rec
 
 // fetchOnce reads what is there now: at least one batch per partition
 // with data, up to PartitionMaxBytes and MaxBytes.
-func (f *fakeRecords) fetchOnce(req records.FetchRequest) ([]records.FetchTopicResult, int, bool) {
-	out := make([]records.FetchTopicResult, len(req.Topics))
+func (f *fakeRecords) fetchOnce(req datapath.FetchRequest) ([]datapath.FetchTopicResult, int, bool) {
+	out := make([]datapath.FetchTopicResult, len(req.Topics))
 	total, failed := 0, false
 	for i, rt := range req.Topics {
-		out[i] = records.FetchTopicResult{Name: rt.Name, TopicID: rt.TopicID}
+		out[i] = datapath.FetchTopicResult{Name: rt.Name, TopicID: rt.TopicID}
 		for _, rp := range rt.Partitions {
-			r := records.FetchPartitionResult{Partition: rp.Partition}
+			r := datapath.FetchPartitionResult{Partition: rp.Partition}
 			_, l, err := f.log(rt.Name, rt.TopicID, rp.Partition)
 			if err == nil && (rp.FetchOffset < l.start || rp.FetchOffset > l.end) {
-				err = fmt.Errorf("%w: %d not in [%d, %d]", records.ErrOffsetOutOfRange, rp.FetchOffset, l.start, l.end)
+				err = fmt.Errorf("%w: %d not in [%d, %d]", datapath.ErrOffsetOutOfRange, rp.FetchOffset, l.start, l.end)
 			}
 			if err != nil {
 				r.Err, failed = err, true
@@ -241,31 +241,31 @@ func (f *fakeRecords) fetchOnce(req records.FetchRequest) ([]records.FetchTopicR
 	return out, total, failed
 }
 
-func (f *fakeRecords) ListOffsets(_ context.Context, _ int8, ts []records.ListOffsetsTopic) []records.ListOffsetsTopicResult {
+func (f *fakeRecords) ListOffsets(_ context.Context, _ int8, ts []datapath.ListOffsetsTopic) []datapath.ListOffsetsTopicResult {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls["ListOffsets"]++
 	if f.short {
 		return nil
 	}
-	out := make([]records.ListOffsetsTopicResult, len(ts))
+	out := make([]datapath.ListOffsetsTopicResult, len(ts))
 	for i, rt := range ts {
 		out[i].Name = rt.Name
 		for _, rp := range rt.Partitions {
-			r := records.ListOffsetsPartitionResult{Partition: rp.Partition, Timestamp: -1, Offset: -1, LeaderEpoch: -1}
-			_, l, err := f.log(rt.Name, records.TopicID{}, rp.Partition)
+			r := datapath.ListOffsetsPartitionResult{Partition: rp.Partition, Timestamp: -1, Offset: -1, LeaderEpoch: -1}
+			_, l, err := f.log(rt.Name, datapath.TopicID{}, rp.Partition)
 			switch {
 			case err != nil:
 				r.Err = err
-			case rp.Timestamp == records.TimestampEarliest:
+			case rp.Timestamp == datapath.TimestampEarliest:
 				r.Offset, r.LeaderEpoch = l.start, 0
-			case rp.Timestamp == records.TimestampLatest:
+			case rp.Timestamp == datapath.TimestampLatest:
 				r.Offset, r.LeaderEpoch = l.end, 0
 			default: // the first batch at or after the timestamp (max timestamp: any)
 				for _, b := range l.batches {
-					if rp.Timestamp == records.TimestampMax || batchMaxTS(b) >= rp.Timestamp {
+					if rp.Timestamp == datapath.TimestampMax || batchMaxTS(b) >= rp.Timestamp {
 						r.Offset, r.Timestamp, r.LeaderEpoch = max(batchBase(b), l.start), batchMaxTS(b), 0
-						if rp.Timestamp != records.TimestampMax {
+						if rp.Timestamp != datapath.TimestampMax {
 							break
 						}
 					}
@@ -277,25 +277,25 @@ func (f *fakeRecords) ListOffsets(_ context.Context, _ int8, ts []records.ListOf
 	return out
 }
 
-func (f *fakeRecords) DeleteRecords(_ context.Context, ts []records.DeleteRecordsTopic) []records.DeleteRecordsTopicResult {
+func (f *fakeRecords) DeleteRecords(_ context.Context, ts []datapath.DeleteRecordsTopic) []datapath.DeleteRecordsTopicResult {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls["DeleteRecords"]++
 	if f.short {
 		return nil
 	}
-	out := make([]records.DeleteRecordsTopicResult, len(ts))
+	out := make([]datapath.DeleteRecordsTopicResult, len(ts))
 	for i, rt := range ts {
 		out[i].Name = rt.Name
 		for _, rp := range rt.Partitions {
-			r := records.DeleteRecordsPartitionResult{Partition: rp.Partition}
-			_, l, err := f.log(rt.Name, records.TopicID{}, rp.Partition)
+			r := datapath.DeleteRecordsPartitionResult{Partition: rp.Partition}
+			_, l, err := f.log(rt.Name, datapath.TopicID{}, rp.Partition)
 			off := rp.Offset
 			if err == nil && off == -1 {
 				off = l.end
 			}
 			if err == nil && (off < 0 || off > l.end) {
-				err = fmt.Errorf("%w: %d beyond %d", records.ErrOffsetOutOfRange, off, l.end)
+				err = fmt.Errorf("%w: %d beyond %d", datapath.ErrOffsetOutOfRange, off, l.end)
 			}
 			if err != nil {
 				r.Err = err
@@ -312,24 +312,24 @@ func (f *fakeRecords) DeleteRecords(_ context.Context, ts []records.DeleteRecord
 	return out
 }
 
-func (f *fakeRecords) OffsetForLeaderEpoch(_ context.Context, ts []records.EpochTopic) []records.EpochTopicResult {
+func (f *fakeRecords) OffsetForLeaderEpoch(_ context.Context, ts []datapath.EpochTopic) []datapath.EpochTopicResult {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls["OffsetForLeaderEpoch"]++
 	if f.short {
 		return nil
 	}
-	out := make([]records.EpochTopicResult, len(ts))
+	out := make([]datapath.EpochTopicResult, len(ts))
 	for i, rt := range ts {
 		out[i].Name = rt.Name
 		for _, rp := range rt.Partitions {
-			r := records.EpochPartitionResult{Partition: rp.Partition, LeaderEpoch: -1, EndOffset: -1}
-			_, l, err := f.log(rt.Name, records.TopicID{}, rp.Partition)
+			r := datapath.EpochPartitionResult{Partition: rp.Partition, LeaderEpoch: -1, EndOffset: -1}
+			_, l, err := f.log(rt.Name, datapath.TopicID{}, rp.Partition)
 			switch {
 			case err != nil:
 				r.Err = err
 			case rp.CurrentLeaderEpoch > 0:
-				r.Err = fmt.Errorf("%w: %d", records.ErrUnknownLeaderEpoch, rp.CurrentLeaderEpoch)
+				r.Err = fmt.Errorf("%w: %d", datapath.ErrUnknownLeaderEpoch, rp.CurrentLeaderEpoch)
 			case rp.LeaderEpoch >= 0: // every record was written in epoch 0
 				r.LeaderEpoch, r.EndOffset = 0, l.end
 			}
@@ -345,7 +345,7 @@ func (f *fakeRecords) InitProducerID(_ context.Context, txnID *string, id int64,
 	f.calls["InitProducerID"]++
 	switch {
 	case txnID != nil:
-		return -1, -1, fmt.Errorf("%w: transactional ID %q", records.ErrTransactionsDisabled, *txnID)
+		return -1, -1, fmt.Errorf("%w: transactional ID %q", datapath.ErrTransactionsDisabled, *txnID)
 	case id >= 0:
 		return id, epoch + 1, nil
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 // fakeGroups is a GroupService that records the last request of each kind
@@ -20,7 +20,7 @@ type fakeGroups struct {
 	err      error // answered for every item when set
 	consumer bool  // ConsumerProtocol
 	last     map[string]any
-	fetched  []groups.FetchedGroup // Fetch's answer when set
+	fetched  []consumergroup.FetchedGroup // Fetch's answer when set
 }
 
 func newFakeGroups() *fakeGroups { return &fakeGroups{consumer: true, last: map[string]any{}} }
@@ -38,70 +38,70 @@ func (f *fakeGroups) lastReq(k string) any {
 	return f.last[k]
 }
 
-func (f *fakeGroups) FindCoordinator(_ context.Context, keyType int8, keys []string) []groups.CoordinatorResult {
+func (f *fakeGroups) FindCoordinator(_ context.Context, keyType int8, keys []string) []consumergroup.CoordinatorResult {
 	err := f.record("find", keyType)
-	out := make([]groups.CoordinatorResult, len(keys))
+	out := make([]consumergroup.CoordinatorResult, len(keys))
 	for i, k := range keys {
-		out[i] = groups.CoordinatorResult{Key: k, Err: err, NodeID: testNode, Host: "127.0.0.1", Port: 9092}
+		out[i] = consumergroup.CoordinatorResult{Key: k, Err: err, NodeID: testNode, Host: "127.0.0.1", Port: 9092}
 	}
 	return out
 }
 
 func (f *fakeGroups) EnsureOffsetsTopic(context.Context) error { return f.record("ensure", true) }
 
-func (f *fakeGroups) Join(_ context.Context, req groups.JoinRequest) groups.JoinResult {
+func (f *fakeGroups) Join(_ context.Context, req consumergroup.JoinRequest) consumergroup.JoinResult {
 	if err := f.record("join", req); err != nil {
-		return groups.JoinResult{Err: err, MemberID: req.MemberID, Generation: -1}
+		return consumergroup.JoinResult{Err: err, MemberID: req.MemberID, Generation: -1}
 	}
 	pt, p := req.ProtocolType, "range"
-	return groups.JoinResult{Generation: 3, ProtocolType: &pt, Protocol: &p, LeaderID: "m", MemberID: "m", SkipAssignment: true,
-		Members: []groups.JoinMember{{MemberID: "m", Metadata: []byte{1}}}}
+	return consumergroup.JoinResult{Generation: 3, ProtocolType: &pt, Protocol: &p, LeaderID: "m", MemberID: "m", SkipAssignment: true,
+		Members: []consumergroup.JoinMember{{MemberID: "m", Metadata: []byte{1}}}}
 }
 
-func (f *fakeGroups) Sync(_ context.Context, req groups.SyncRequest) groups.SyncResult {
+func (f *fakeGroups) Sync(_ context.Context, req consumergroup.SyncRequest) consumergroup.SyncResult {
 	if err := f.record("sync", req); err != nil {
-		return groups.SyncResult{Err: err}
+		return consumergroup.SyncResult{Err: err}
 	}
-	return groups.SyncResult{Assignment: []byte{7}}
+	return consumergroup.SyncResult{Assignment: []byte{7}}
 }
 
-func (f *fakeGroups) Heartbeat(_ context.Context, req groups.HeartbeatRequest) error {
+func (f *fakeGroups) Heartbeat(_ context.Context, req consumergroup.HeartbeatRequest) error {
 	return f.record("heartbeat", req)
 }
 
-func (f *fakeGroups) Leave(_ context.Context, group string, ms []groups.LeaveMember) ([]groups.LeaveResult, error) {
+func (f *fakeGroups) Leave(_ context.Context, group string, ms []consumergroup.LeaveMember) ([]consumergroup.LeaveResult, error) {
 	f.record("leave", ms)
-	out := make([]groups.LeaveResult, len(ms))
+	out := make([]consumergroup.LeaveResult, len(ms))
 	for i, m := range ms {
-		out[i] = groups.LeaveResult{MemberID: m.MemberID, InstanceID: m.InstanceID, Err: f.err}
+		out[i] = consumergroup.LeaveResult{MemberID: m.MemberID, InstanceID: m.InstanceID, Err: f.err}
 	}
 	return out, nil
 }
 
-func (f *fakeGroups) Commit(_ context.Context, req groups.CommitRequest) []groups.TopicErrors {
+func (f *fakeGroups) Commit(_ context.Context, req consumergroup.CommitRequest) []consumergroup.TopicErrors {
 	err := f.record("commit", req)
-	out := make([]groups.TopicErrors, len(req.Topics))
+	out := make([]consumergroup.TopicErrors, len(req.Topics))
 	for i, t := range req.Topics {
 		out[i].Name, out[i].ID = t.Name, t.ID
 		for _, p := range t.Partitions {
-			out[i].Partitions = append(out[i].Partitions, groups.PartitionError{Partition: p.Partition, Err: err})
+			out[i].Partitions = append(out[i].Partitions, consumergroup.PartitionError{Partition: p.Partition, Err: err})
 		}
 	}
 	return out
 }
 
-func (f *fakeGroups) Fetch(_ context.Context, gs []groups.FetchGroup) []groups.FetchedGroup {
+func (f *fakeGroups) Fetch(_ context.Context, gs []consumergroup.FetchGroup) []consumergroup.FetchedGroup {
 	err := f.record("fetch", gs)
 	if f.fetched != nil {
 		return f.fetched
 	}
-	out := make([]groups.FetchedGroup, len(gs))
+	out := make([]consumergroup.FetchedGroup, len(gs))
 	for i, g := range gs {
-		out[i] = groups.FetchedGroup{Group: g.Group, Err: err}
+		out[i] = consumergroup.FetchedGroup{Group: g.Group, Err: err}
 		for _, t := range g.Topics {
-			ft := groups.FetchedTopic{Name: t.Name, ID: t.ID}
+			ft := consumergroup.FetchedTopic{Name: t.Name, ID: t.ID}
 			for _, p := range t.Partitions {
-				ft.Partitions = append(ft.Partitions, groups.FetchedPartition{Partition: p, Offset: 42, LeaderEpoch: 1})
+				ft.Partitions = append(ft.Partitions, consumergroup.FetchedPartition{Partition: p, Offset: 42, LeaderEpoch: 1})
 			}
 			if err == nil {
 				out[i].Topics = append(out[i].Topics, ft)
@@ -111,11 +111,11 @@ func (f *fakeGroups) Fetch(_ context.Context, gs []groups.FetchGroup) []groups.F
 	return out
 }
 
-func (f *fakeGroups) Describe(_ context.Context, names []string) []groups.DescribedGroup {
+func (f *fakeGroups) Describe(_ context.Context, names []string) []consumergroup.DescribedGroup {
 	err := f.record("describe", names)
-	out := make([]groups.DescribedGroup, len(names))
+	out := make([]consumergroup.DescribedGroup, len(names))
 	for i, n := range names {
-		out[i] = groups.DescribedGroup{Group: n, Err: err, State: "Stable"}
+		out[i] = consumergroup.DescribedGroup{Group: n, Err: err, State: "Stable"}
 		if err != nil {
 			out[i].State = "Dead"
 		}
@@ -123,9 +123,9 @@ func (f *fakeGroups) Describe(_ context.Context, names []string) []groups.Descri
 	return out
 }
 
-func (f *fakeGroups) List(_ context.Context, states, types []string) []groups.ListedGroup {
+func (f *fakeGroups) List(_ context.Context, states, types []string) []consumergroup.ListedGroup {
 	f.record("list", [2][]string{states, types})
-	return []groups.ListedGroup{{Group: "g", ProtocolType: "consumer", State: "Stable", Type: "classic"}}
+	return []consumergroup.ListedGroup{{Group: "g", ProtocolType: "consumer", State: "Stable", Type: "classic"}}
 }
 
 func (f *fakeGroups) DeleteGroups(_ context.Context, names []string) []error {
@@ -137,34 +137,34 @@ func (f *fakeGroups) DeleteGroups(_ context.Context, names []string) []error {
 	return out
 }
 
-func (f *fakeGroups) DeleteOffsets(_ context.Context, group string, ts []groups.DeleteTopicPartitions) ([]groups.TopicErrors, error) {
+func (f *fakeGroups) DeleteOffsets(_ context.Context, group string, ts []consumergroup.DeleteTopicPartitions) ([]consumergroup.TopicErrors, error) {
 	if err := f.record("offsetdelete", ts); err != nil {
 		return nil, err
 	}
-	out := make([]groups.TopicErrors, len(ts))
+	out := make([]consumergroup.TopicErrors, len(ts))
 	for i, t := range ts {
 		out[i].Name = t.Name
 		for _, p := range t.Partitions {
-			out[i].Partitions = append(out[i].Partitions, groups.PartitionError{Partition: p, Err: groups.ErrGroupSubscribedToTopic})
+			out[i].Partitions = append(out[i].Partitions, consumergroup.PartitionError{Partition: p, Err: consumergroup.ErrGroupSubscribedToTopic})
 		}
 	}
 	return out, nil
 }
 
-func (f *fakeGroups) ConsumerHeartbeat(_ context.Context, req groups.ConsumerHeartbeatRequest) groups.ConsumerHeartbeatResult {
+func (f *fakeGroups) ConsumerHeartbeat(_ context.Context, req consumergroup.ConsumerHeartbeatRequest) consumergroup.ConsumerHeartbeatResult {
 	if err := f.record("cgheartbeat", req); err != nil {
-		return groups.ConsumerHeartbeatResult{Err: err, HeartbeatIntervalMs: 5000}
+		return consumergroup.ConsumerHeartbeatResult{Err: err, HeartbeatIntervalMs: 5000}
 	}
-	return groups.ConsumerHeartbeatResult{MemberID: "cm", MemberEpoch: 4, HeartbeatIntervalMs: 5000, HasAssignment: true,
-		Assignment: []groups.TopicPartitions{{ID: groups.TopicID{9}, Partitions: []int32{0, 1}}}}
+	return consumergroup.ConsumerHeartbeatResult{MemberID: "cm", MemberEpoch: 4, HeartbeatIntervalMs: 5000, HasAssignment: true,
+		Assignment: []consumergroup.TopicPartitions{{ID: consumergroup.TopicID{9}, Partitions: []int32{0, 1}}}}
 }
 
-func (f *fakeGroups) ConsumerDescribe(_ context.Context, names []string) []groups.ConsumerGroupDescription {
+func (f *fakeGroups) ConsumerDescribe(_ context.Context, names []string) []consumergroup.ConsumerGroupDescription {
 	err := f.record("cgdescribe", names)
-	out := make([]groups.ConsumerGroupDescription, len(names))
+	out := make([]consumergroup.ConsumerGroupDescription, len(names))
 	for i, n := range names {
-		out[i] = groups.ConsumerGroupDescription{Group: n, Err: err, State: "Stable", Epoch: 4, AssignmentEpoch: 4, AssignorName: "uniform",
-			Members: []groups.ConsumerMemberDescription{{MemberID: "cm", MemberEpoch: 4, Assignment: []groups.TopicPartitions{{ID: groups.TopicID{9}, Partitions: []int32{0}}}}}}
+		out[i] = consumergroup.ConsumerGroupDescription{Group: n, Err: err, State: "Stable", Epoch: 4, AssignmentEpoch: 4, AssignorName: "uniform",
+			Members: []consumergroup.ConsumerMemberDescription{{MemberID: "cm", MemberEpoch: 4, Assignment: []consumergroup.TopicPartitions{{ID: consumergroup.TopicID{9}, Partitions: []int32{0}}}}}}
 	}
 	return out
 }
@@ -245,13 +245,13 @@ func TestKafkaGroupVersions(t *testing.T) {
 	// the client's ID and address reach the coordinator.
 	rc.roundTrip(&kmsg.JoinGroupRequest{Version: 0, Group: "g", SessionTimeoutMillis: 7000, ProtocolType: "consumer",
 		Protocols: []kmsg.JoinGroupRequestProtocol{{Name: "range"}}})
-	jr := fg.lastReq("join").(groups.JoinRequest)
+	jr := fg.lastReq("join").(consumergroup.JoinRequest)
 	if jr.RebalanceTimeoutMs != 7000 || jr.RequireKnownMemberID || jr.Client.ID != "raw-test" || jr.Client.Host != "/127.0.0.1" {
 		t.Errorf("JoinGroup v0 as %+v", jr)
 	}
 	j := rc.roundTrip(&kmsg.JoinGroupRequest{Version: 9, Group: "g", SessionTimeoutMillis: 7000, RebalanceTimeoutMillis: 9000, ProtocolType: "consumer",
 		InstanceID: kmsg.StringPtr("i")}).(*kmsg.JoinGroupResponse)
-	jr = fg.lastReq("join").(groups.JoinRequest)
+	jr = fg.lastReq("join").(consumergroup.JoinRequest)
 	if !jr.RequireKnownMemberID || !jr.SkipAssignmentOK || *jr.InstanceID != "i" || jr.RebalanceTimeoutMs != 9000 {
 		t.Errorf("JoinGroup v9 as %+v", jr)
 	}
@@ -262,7 +262,7 @@ func TestKafkaGroupVersions(t *testing.T) {
 	// OffsetCommit v0: outside group management.
 	rc.roundTrip(&kmsg.OffsetCommitRequest{Version: 0, Group: "g", Topics: []kmsg.OffsetCommitRequestTopic{{Topic: "t",
 		Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 2, Offset: 5, LeaderEpoch: 9}}}}})
-	cr := fg.lastReq("commit").(groups.CommitRequest)
+	cr := fg.lastReq("commit").(consumergroup.CommitRequest)
 	if cr.Generation != -1 || cr.MemberID != "" || cr.Topics[0].Name != "t" || cr.Topics[0].Partitions[0].LeaderEpoch != -1 {
 		t.Errorf("OffsetCommit v0 as %+v", cr)
 	}
@@ -274,7 +274,7 @@ func TestKafkaGroupVersions(t *testing.T) {
 		t.Errorf("OffsetFetch v7: %+v", o7)
 	}
 	rc.roundTrip(&kmsg.OffsetFetchRequest{Version: 7, Group: "g"})
-	if fgs := fg.lastReq("fetch").([]groups.FetchGroup); fgs[0].Topics != nil {
+	if fgs := fg.lastReq("fetch").([]consumergroup.FetchGroup); fgs[0].Topics != nil {
 		t.Errorf("OffsetFetch v7 with null topics asked for %+v", fgs[0].Topics)
 	}
 	o8 := rc.roundTrip(&kmsg.OffsetFetchRequest{Version: 8, Groups: []kmsg.OffsetFetchRequestGroup{{Group: "a"}, {Group: "b",
@@ -282,14 +282,14 @@ func TestKafkaGroupVersions(t *testing.T) {
 	if len(o8.Groups) != 2 || o8.Groups[1].Topics[0].Partitions[0].Offset != 42 {
 		t.Errorf("OffsetFetch v8: %+v", o8)
 	}
-	fg.err = groups.ErrNotCoordinator
+	fg.err = consumergroup.ErrNotCoordinator
 	o1 := rc.roundTrip(&kmsg.OffsetFetchRequest{Version: 1, Group: "g", Topics: []kmsg.OffsetFetchRequestTopic{{Topic: "t", Partitions: []int32{0}}}}).(*kmsg.OffsetFetchResponse)
 	if len(o1.Topics) != 1 || o1.Topics[0].Partitions[0].ErrorCode != kerr.NotCoordinator.Code {
 		t.Errorf("OffsetFetch v1 with a group error: %+v", o1)
 	}
 
 	// DescribeGroups: an unknown group is an error from v6 only.
-	fg.err = groups.ErrGroupIDNotFound
+	fg.err = consumergroup.ErrGroupIDNotFound
 	if d := rc.roundTrip(&kmsg.DescribeGroupsRequest{Version: 5, Groups: []string{"x"}}).(*kmsg.DescribeGroupsResponse); d.Groups[0].ErrorCode != 0 || d.Groups[0].State != "Dead" {
 		t.Errorf("DescribeGroups v5 of an unknown group: %+v", d.Groups[0])
 	}
@@ -298,7 +298,7 @@ func TestKafkaGroupVersions(t *testing.T) {
 	}
 
 	// LeaveGroup: one member before v3, its outcome at the top level.
-	fg.err = groups.ErrUnknownMemberID
+	fg.err = consumergroup.ErrUnknownMemberID
 	if l := rc.roundTrip(&kmsg.LeaveGroupRequest{Version: 2, Group: "g", MemberID: "m"}).(*kmsg.LeaveGroupResponse); l.ErrorCode != kerr.UnknownMemberID.Code {
 		t.Errorf("LeaveGroup v2: %+v", l)
 	}
@@ -324,10 +324,10 @@ func TestKafkaGroupVersions(t *testing.T) {
 	if h.MemberEpoch != 4 || *h.MemberID != "cm" || h.Assignment == nil || len(h.Assignment.Topics[0].Partitions) != 2 {
 		t.Errorf("ConsumerGroupHeartbeat: %+v", h)
 	}
-	if hr := fg.lastReq("cgheartbeat").(groups.ConsumerHeartbeatRequest); hr.Topics == nil || len(hr.SubscribedTopicNames) != 1 {
+	if hr := fg.lastReq("cgheartbeat").(consumergroup.ConsumerHeartbeatRequest); hr.Topics == nil || len(hr.SubscribedTopicNames) != 1 {
 		t.Errorf("ConsumerGroupHeartbeat as %+v", hr)
 	}
-	fg.err = groups.ErrFencedMemberEpoch
+	fg.err = consumergroup.ErrFencedMemberEpoch
 	h = rc.roundTrip(&kmsg.ConsumerGroupHeartbeatRequest{Version: 1, Group: "g", MemberID: "cm", MemberEpoch: 3}).(*kmsg.ConsumerGroupHeartbeatResponse)
 	if h.ErrorCode != kerr.FencedMemberEpoch.Code || h.MemberEpoch != 3 || h.Assignment != nil {
 		t.Errorf("ConsumerGroupHeartbeat error: %+v", h)
@@ -340,26 +340,26 @@ func TestKafkaGroupErrors(t *testing.T) {
 		err  error
 		want *kerr.Error
 	}{
-		{groups.ErrNotCoordinator, kerr.NotCoordinator},
-		{groups.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
-		{groups.ErrLoadInProgress, kerr.CoordinatorLoadInProgress},
-		{groups.ErrInvalidGroupID, kerr.InvalidGroupID},
-		{groups.ErrUnknownMemberID, kerr.UnknownMemberID},
-		{groups.ErrMemberIDRequired, kerr.MemberIDRequired},
-		{groups.ErrIllegalGeneration, kerr.IllegalGeneration},
-		{groups.ErrRebalanceInProgress, kerr.RebalanceInProgress},
-		{groups.ErrFencedInstanceID, kerr.FencedInstanceID},
-		{groups.ErrInconsistentProtocol, kerr.InconsistentGroupProtocol},
-		{groups.ErrInvalidSessionTimeout, kerr.InvalidSessionTimeout},
-		{groups.ErrGroupIDNotFound, kerr.GroupIDNotFound},
-		{groups.ErrNonEmptyGroup, kerr.NonEmptyGroup},
-		{groups.ErrGroupSubscribedToTopic, kerr.GroupSubscribedToTopic},
-		{groups.ErrFencedMemberEpoch, kerr.FencedMemberEpoch},
-		{groups.ErrStaleMemberEpoch, kerr.StaleMemberEpoch},
-		{groups.ErrUnreleasedInstanceID, kerr.UnreleasedInstanceID},
-		{groups.ErrUnsupportedAssignor, kerr.UnsupportedAssignor},
-		{groups.ErrTransactionsDisabled, kerr.TransactionalIDAuthorizationFailed},
-		{errors.Join(errors.New("wrapped"), groups.ErrLoadInProgress), kerr.CoordinatorLoadInProgress},
+		{consumergroup.ErrNotCoordinator, kerr.NotCoordinator},
+		{consumergroup.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
+		{consumergroup.ErrLoadInProgress, kerr.CoordinatorLoadInProgress},
+		{consumergroup.ErrInvalidGroupID, kerr.InvalidGroupID},
+		{consumergroup.ErrUnknownMemberID, kerr.UnknownMemberID},
+		{consumergroup.ErrMemberIDRequired, kerr.MemberIDRequired},
+		{consumergroup.ErrIllegalGeneration, kerr.IllegalGeneration},
+		{consumergroup.ErrRebalanceInProgress, kerr.RebalanceInProgress},
+		{consumergroup.ErrFencedInstanceID, kerr.FencedInstanceID},
+		{consumergroup.ErrInconsistentProtocol, kerr.InconsistentGroupProtocol},
+		{consumergroup.ErrInvalidSessionTimeout, kerr.InvalidSessionTimeout},
+		{consumergroup.ErrGroupIDNotFound, kerr.GroupIDNotFound},
+		{consumergroup.ErrNonEmptyGroup, kerr.NonEmptyGroup},
+		{consumergroup.ErrGroupSubscribedToTopic, kerr.GroupSubscribedToTopic},
+		{consumergroup.ErrFencedMemberEpoch, kerr.FencedMemberEpoch},
+		{consumergroup.ErrStaleMemberEpoch, kerr.StaleMemberEpoch},
+		{consumergroup.ErrUnreleasedInstanceID, kerr.UnreleasedInstanceID},
+		{consumergroup.ErrUnsupportedAssignor, kerr.UnsupportedAssignor},
+		{consumergroup.ErrTransactionsDisabled, kerr.TransactionalIDAuthorizationFailed},
+		{errors.Join(errors.New("wrapped"), consumergroup.ErrLoadInProgress), kerr.CoordinatorLoadInProgress},
 	} {
 		if got := kafkaError(c.err); got != c.want {
 			t.Errorf("%v -> %v, want %v", c.err, got, c.want)

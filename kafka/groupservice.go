@@ -6,7 +6,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 // GroupService is what the Kafka front needs from the group coordinator
@@ -14,24 +14,24 @@ import (
 // of it); results come back in request order with per-item errors that wrap
 // the groups sentinels (mapped to Kafka codes in errors.go).
 type GroupService interface {
-	FindCoordinator(ctx context.Context, keyType int8, keys []string) []groups.CoordinatorResult
+	FindCoordinator(ctx context.Context, keyType int8, keys []string) []consumergroup.CoordinatorResult
 	// EnsureOffsetsTopic creates __consumer_offsets if it does not exist
 	// (Metadata's auto-creation of it goes here, not to TopicService).
 	EnsureOffsetsTopic(ctx context.Context) error
 	// Join and Sync block until the group's join or sync phase completes.
-	Join(ctx context.Context, req groups.JoinRequest) groups.JoinResult
-	Sync(ctx context.Context, req groups.SyncRequest) groups.SyncResult
-	Heartbeat(ctx context.Context, req groups.HeartbeatRequest) error
-	Leave(ctx context.Context, group string, members []groups.LeaveMember) ([]groups.LeaveResult, error)
-	Commit(ctx context.Context, req groups.CommitRequest) []groups.TopicErrors
-	Fetch(ctx context.Context, gs []groups.FetchGroup) []groups.FetchedGroup
-	Describe(ctx context.Context, names []string) []groups.DescribedGroup
-	List(ctx context.Context, states, types []string) []groups.ListedGroup
+	Join(ctx context.Context, req consumergroup.JoinRequest) consumergroup.JoinResult
+	Sync(ctx context.Context, req consumergroup.SyncRequest) consumergroup.SyncResult
+	Heartbeat(ctx context.Context, req consumergroup.HeartbeatRequest) error
+	Leave(ctx context.Context, group string, members []consumergroup.LeaveMember) ([]consumergroup.LeaveResult, error)
+	Commit(ctx context.Context, req consumergroup.CommitRequest) []consumergroup.TopicErrors
+	Fetch(ctx context.Context, gs []consumergroup.FetchGroup) []consumergroup.FetchedGroup
+	Describe(ctx context.Context, names []string) []consumergroup.DescribedGroup
+	List(ctx context.Context, states, types []string) []consumergroup.ListedGroup
 	DeleteGroups(ctx context.Context, names []string) []error
-	DeleteOffsets(ctx context.Context, group string, ts []groups.DeleteTopicPartitions) ([]groups.TopicErrors, error)
+	DeleteOffsets(ctx context.Context, group string, ts []consumergroup.DeleteTopicPartitions) ([]consumergroup.TopicErrors, error)
 	// KIP-848.
-	ConsumerHeartbeat(ctx context.Context, req groups.ConsumerHeartbeatRequest) groups.ConsumerHeartbeatResult
-	ConsumerDescribe(ctx context.Context, names []string) []groups.ConsumerGroupDescription
+	ConsumerHeartbeat(ctx context.Context, req consumergroup.ConsumerHeartbeatRequest) consumergroup.ConsumerHeartbeatResult
+	ConsumerDescribe(ctx context.Context, names []string) []consumergroup.ConsumerGroupDescription
 	// ConsumerProtocol reports whether ConsumerGroupHeartbeat and
 	// ConsumerGroupDescribe are served (and advertised in ApiVersions).
 	ConsumerProtocol() bool
@@ -53,12 +53,12 @@ func withClient(ctx context.Context, clientID string, addr net.Addr) context.Con
 		}
 		host = "/" + host // Kafka's form: InetAddress.toString
 	}
-	return context.WithValue(ctx, clientKey{}, groups.Client{ID: clientID, Host: host})
+	return context.WithValue(ctx, clientKey{}, consumergroup.Client{ID: clientID, Host: host})
 }
 
 // clientOf returns the connection's client identity from ctx.
-func clientOf(ctx context.Context) groups.Client {
-	c, _ := ctx.Value(clientKey{}).(groups.Client)
+func clientOf(ctx context.Context) consumergroup.Client {
+	c, _ := ctx.Value(clientKey{}).(consumergroup.Client)
 	return c
 }
 

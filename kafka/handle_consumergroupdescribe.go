@@ -18,7 +18,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 func init() {
@@ -31,7 +31,7 @@ func (s *Server) handleConsumerGroupDescribe(ctx context.Context, kreq kmsg.Requ
 	ctx, cancel := readContext(ctx)
 	defer cancel()
 	results := s.cfg.Groups.ConsumerDescribe(ctx, req.Groups)
-	assignment := func(tps []groups.TopicPartitions) kmsg.Assignment {
+	assignment := func(tps []consumergroup.TopicPartitions) kmsg.Assignment {
 		a := kmsg.NewAssignment()
 		for _, t := range tps {
 			tp := kmsg.NewAssignmentTopicPartition()
@@ -43,7 +43,7 @@ func (s *Server) handleConsumerGroupDescribe(ctx context.Context, kreq kmsg.Requ
 	for i, name := range req.Groups {
 		r, ok := at(results, i)
 		if !ok || r.Group != name {
-			r = groups.ConsumerGroupDescription{Group: name, Err: errGroupResults}
+			r = consumergroup.ConsumerGroupDescription{Group: name, Err: errGroupResults}
 		}
 		sg := kmsg.NewConsumerGroupDescribeResponseGroup()
 		sg.Group = name

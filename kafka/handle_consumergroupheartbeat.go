@@ -26,7 +26,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 func init() {
@@ -36,7 +36,7 @@ func init() {
 func (s *Server) handleConsumerGroupHeartbeat(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.ConsumerGroupHeartbeatRequest)
 	resp := req.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
-	hr := groups.ConsumerHeartbeatRequest{
+	hr := consumergroup.ConsumerHeartbeatRequest{
 		Group: req.Group, MemberID: req.MemberID, MemberEpoch: req.MemberEpoch,
 		InstanceID: req.InstanceID, RackID: req.RackID, RebalanceTimeoutMs: req.RebalanceTimeoutMillis,
 		SubscribedTopicNames: req.SubscribedTopicNames, ServerAssignor: req.ServerAssignor,
@@ -46,9 +46,9 @@ func (s *Server) handleConsumerGroupHeartbeat(ctx context.Context, kreq kmsg.Req
 		hr.SubscribedTopicRegex = req.SubscribedTopicRegex
 	}
 	if req.Topics != nil {
-		hr.Topics = make([]groups.TopicPartitions, 0, len(req.Topics))
+		hr.Topics = make([]consumergroup.TopicPartitions, 0, len(req.Topics))
 		for _, t := range req.Topics {
-			hr.Topics = append(hr.Topics, groups.TopicPartitions{ID: t.TopicID, Partitions: t.Partitions})
+			hr.Topics = append(hr.Topics, consumergroup.TopicPartitions{ID: t.TopicID, Partitions: t.Partitions})
 		}
 	}
 	ctx, cancel := readContext(ctx)

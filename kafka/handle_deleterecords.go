@@ -17,7 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/records"
+	"github.com/skiff-broker/skiff/datapath"
 )
 
 func init() { registerData(kmsg.DeleteRecords, 0, 2, (*Server).handleDeleteRecords) }
@@ -27,11 +27,11 @@ func (s *Server) handleDeleteRecords(ctx context.Context, kreq kmsg.Request) (km
 	ctx, cancel := adminContext(ctx, req.TimeoutMillis)
 	defer cancel()
 
-	asks := make([]records.DeleteRecordsTopic, len(req.Topics))
+	asks := make([]datapath.DeleteRecordsTopic, len(req.Topics))
 	for i, rt := range req.Topics {
-		asks[i] = records.DeleteRecordsTopic{Name: rt.Topic, Partitions: make([]records.DeleteRecordsPartition, len(rt.Partitions))}
+		asks[i] = datapath.DeleteRecordsTopic{Name: rt.Topic, Partitions: make([]datapath.DeleteRecordsPartition, len(rt.Partitions))}
 		for j, rp := range rt.Partitions {
-			asks[i].Partitions[j] = records.DeleteRecordsPartition{Partition: rp.Partition, Offset: rp.Offset}
+			asks[i].Partitions[j] = datapath.DeleteRecordsPartition{Partition: rp.Partition, Offset: rp.Offset}
 		}
 	}
 	results := s.cfg.Records.DeleteRecords(ctx, asks)
@@ -46,7 +46,7 @@ func (s *Server) handleDeleteRecords(ctx context.Context, kreq kmsg.Request) (km
 		for j, rp := range rt.Partitions {
 			pr, ok := at(tr.Partitions, j)
 			if !ok || pr.Partition != rp.Partition {
-				pr = records.DeleteRecordsPartitionResult{Partition: rp.Partition, Err: errRecordResults}
+				pr = datapath.DeleteRecordsPartitionResult{Partition: rp.Partition, Err: errRecordResults}
 			}
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition = rp.Partition

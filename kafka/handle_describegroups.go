@@ -23,7 +23,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 func init() { registerGroup(kmsg.DescribeGroups, 0, 6, (*Server).handleDescribeGroups) }
@@ -37,13 +37,13 @@ func (s *Server) handleDescribeGroups(ctx context.Context, kreq kmsg.Request) (k
 	for i, name := range req.Groups {
 		r, ok := at(results, i)
 		if !ok || r.Group != name {
-			r = groups.DescribedGroup{Group: name, Err: errGroupResults}
+			r = consumergroup.DescribedGroup{Group: name, Err: errGroupResults}
 		}
 		sg := kmsg.NewDescribeGroupsResponseGroup()
 		sg.Group = name
 		sg.State, sg.ProtocolType, sg.Protocol = r.State, r.ProtocolType, r.Protocol
 		err := r.Err
-		if req.Version < 6 && (errors.Is(err, groups.ErrGroupIDNotFound) || errors.Is(err, groups.ErrGroupTypeMismatch)) {
+		if req.Version < 6 && (errors.Is(err, consumergroup.ErrGroupIDNotFound) || errors.Is(err, consumergroup.ErrGroupTypeMismatch)) {
 			err = nil // Dead, no error
 		}
 		if err != nil {

@@ -41,7 +41,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/records"
+	"github.com/skiff-broker/skiff/datapath"
 )
 
 func init() { registerData(kmsg.Fetch, 0, 18, (*Server).handleFetch) }
@@ -77,7 +77,7 @@ func (s *Server) handleFetch(ctx context.Context, kreq kmsg.Request) (kmsg.Respo
 			rp := &rt.Partitions[j]
 			pr, ok := at(tr.Partitions, j)
 			if !ok || pr.Partition != rp.Partition {
-				pr = records.FetchPartitionResult{Partition: rp.Partition, Err: errRecordResults}
+				pr = datapath.FetchPartitionResult{Partition: rp.Partition, Err: errRecordResults}
 			}
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -108,24 +108,24 @@ func (s *Server) handleFetch(ctx context.Context, kreq kmsg.Request) (kmsg.Respo
 // ID from v13. Fields a version lacks keep kmsg's defaults (MaxBytes
 // unlimited before v3, read_uncommitted before v4, CurrentLeaderEpoch -1
 // before v9).
-func fetchRequest(req *kmsg.FetchRequest) records.FetchRequest {
-	out := records.FetchRequest{
+func fetchRequest(req *kmsg.FetchRequest) datapath.FetchRequest {
+	out := datapath.FetchRequest{
 		MaxWait:        fetchWait(req.MaxWaitMillis),
 		MinBytes:       req.MinBytes,
 		MaxBytes:       req.MaxBytes,
 		IsolationLevel: req.IsolationLevel,
-		Topics:         make([]records.FetchTopic, len(req.Topics)),
+		Topics:         make([]datapath.FetchTopic, len(req.Topics)),
 	}
 	for i := range req.Topics {
 		rt := &req.Topics[i]
-		t := records.FetchTopic{Partitions: make([]records.FetchPartition, len(rt.Partitions))}
+		t := datapath.FetchTopic{Partitions: make([]datapath.FetchPartition, len(rt.Partitions))}
 		if req.Version >= 13 {
-			t.TopicID = records.TopicID(rt.TopicID)
+			t.TopicID = datapath.TopicID(rt.TopicID)
 		} else {
 			t.Name = rt.Topic
 		}
 		for j, rp := range rt.Partitions {
-			t.Partitions[j] = records.FetchPartition{
+			t.Partitions[j] = datapath.FetchPartition{
 				Partition:          rp.Partition,
 				FetchOffset:        rp.FetchOffset,
 				PartitionMaxBytes:  rp.PartitionMaxBytes,

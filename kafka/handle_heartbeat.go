@@ -16,7 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 func init() { registerGroup(kmsg.Heartbeat, 0, 4, (*Server).handleHeartbeat) }
@@ -24,7 +24,7 @@ func init() { registerGroup(kmsg.Heartbeat, 0, 4, (*Server).handleHeartbeat) }
 func (s *Server) handleHeartbeat(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.HeartbeatRequest)
 	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
-	hr := groups.HeartbeatRequest{Group: req.Group, MemberID: req.MemberID, InstanceID: req.InstanceID, Generation: req.Generation}
+	hr := consumergroup.HeartbeatRequest{Group: req.Group, MemberID: req.MemberID, InstanceID: req.InstanceID, Generation: req.Generation}
 	if req.Version < 3 {
 		hr.InstanceID = nil
 	}

@@ -8,7 +8,7 @@ package kafka
 //     does; from v3 it may pass its current ProducerID/ProducerEpoch to have
 //     the epoch bumped instead of getting a new ID.
 //   - A non-null TransactionalID is refused by the service with
-//     records.ErrTransactionsDisabled -> TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+//     datapath.ErrTransactionsDisabled -> TRANSACTIONAL_ID_AUTHORIZATION_FAILED
 //     (errors.go). TransactionTimeoutMillis is ignored.
 //   - On error ProducerID and ProducerEpoch are -1 (Kafka).
 //

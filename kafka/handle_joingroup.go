@@ -32,7 +32,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 func init() { registerGroup(kmsg.JoinGroup, 0, 9, (*Server).handleJoinGroup) }
@@ -45,7 +45,7 @@ func (s *Server) handleJoinGroup(ctx context.Context, kreq kmsg.Request) (kmsg.R
 	if req.Version < 1 || rebalance <= 0 {
 		rebalance = req.SessionTimeoutMillis
 	}
-	jr := groups.JoinRequest{
+	jr := consumergroup.JoinRequest{
 		Group:                req.Group,
 		MemberID:             req.MemberID,
 		InstanceID:           req.InstanceID,
@@ -63,7 +63,7 @@ func (s *Server) handleJoinGroup(ctx context.Context, kreq kmsg.Request) (kmsg.R
 		jr.Reason = *req.Reason
 	}
 	for _, p := range req.Protocols {
-		jr.Protocols = append(jr.Protocols, groups.Protocol{Name: p.Name, Metadata: p.Metadata})
+		jr.Protocols = append(jr.Protocols, consumergroup.Protocol{Name: p.Name, Metadata: p.Metadata})
 	}
 	wait := min(time.Duration(max(rebalance, 0))*time.Millisecond, 10*time.Minute)
 	ctx, cancel := groupContext(ctx, wait)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 func init() { registerGroup(kmsg.LeaveGroup, 0, 5, (*Server).handleLeaveGroup) }
@@ -26,12 +26,12 @@ func init() { registerGroup(kmsg.LeaveGroup, 0, 5, (*Server).handleLeaveGroup) }
 func (s *Server) handleLeaveGroup(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.LeaveGroupRequest)
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
-	var members []groups.LeaveMember
+	var members []consumergroup.LeaveMember
 	if req.Version < 3 {
-		members = []groups.LeaveMember{{MemberID: req.MemberID}}
+		members = []consumergroup.LeaveMember{{MemberID: req.MemberID}}
 	} else {
 		for _, m := range req.Members {
-			lm := groups.LeaveMember{MemberID: m.MemberID, InstanceID: m.InstanceID}
+			lm := consumergroup.LeaveMember{MemberID: m.MemberID, InstanceID: m.InstanceID}
 			if m.Reason != nil {
 				lm.Reason = *m.Reason
 			}
@@ -56,7 +56,7 @@ func (s *Server) handleLeaveGroup(ctx context.Context, kreq kmsg.Request) (kmsg.
 	for i, m := range members {
 		r, ok := at(results, i)
 		if !ok {
-			r = groups.LeaveResult{MemberID: m.MemberID, InstanceID: m.InstanceID, Err: errGroupResults}
+			r = consumergroup.LeaveResult{MemberID: m.MemberID, InstanceID: m.InstanceID, Err: errGroupResults}
 		}
 		rm := kmsg.NewLeaveGroupResponseMember()
 		rm.MemberID, rm.InstanceID = r.MemberID, r.InstanceID

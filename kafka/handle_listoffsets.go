@@ -26,7 +26,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/records"
+	"github.com/skiff-broker/skiff/datapath"
 )
 
 func init() { registerData(kmsg.ListOffsets, 0, 11, (*Server).handleListOffsets) }
@@ -56,11 +56,11 @@ func (s *Server) handleListOffsets(ctx context.Context, kreq kmsg.Request) (kmsg
 	defer cancel()
 
 	slots := make([][]listOffsetsSlot, len(req.Topics))
-	var asks []records.ListOffsetsTopic
+	var asks []datapath.ListOffsetsTopic
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		slots[i] = make([]listOffsetsSlot, len(rt.Partitions))
-		var ask *records.ListOffsetsTopic
+		var ask *datapath.ListOffsetsTopic
 		for j, rp := range rt.Partitions {
 			ts := rp.Timestamp
 			switch ts {
@@ -68,18 +68,18 @@ func (s *Server) handleListOffsets(ctx context.Context, kreq kmsg.Request) (kmsg
 				slots[i][j] = listOffsetsSlot{local: true}
 				continue
 			case timestampEarliestLocal:
-				ts = records.TimestampEarliest
+				ts = datapath.TimestampEarliest
 			}
 			if ask == nil {
-				asks = append(asks, records.ListOffsetsTopic{Name: rt.Topic})
+				asks = append(asks, datapath.ListOffsetsTopic{Name: rt.Topic})
 				ask = &asks[len(asks)-1]
 			}
 			slots[i][j] = listOffsetsSlot{topic: len(asks) - 1, part: len(ask.Partitions)}
-			ask.Partitions = append(ask.Partitions, records.ListOffsetsPartition{
+			ask.Partitions = append(ask.Partitions, datapath.ListOffsetsPartition{
 				Partition: rp.Partition, Timestamp: ts, CurrentLeaderEpoch: rp.CurrentLeaderEpoch})
 		}
 	}
-	var results []records.ListOffsetsTopicResult
+	var results []datapath.ListOffsetsTopicResult
 	if len(asks) > 0 {
 		results = s.cfg.Records.ListOffsets(ctx, req.IsolationLevel, asks)
 	}
@@ -103,7 +103,7 @@ func (s *Server) handleListOffsets(ctx context.Context, kreq kmsg.Request) (kmsg
 			tr, _ := at(results, slot.topic)
 			pr, ok := at(tr.Partitions, slot.part)
 			if !ok || pr.Partition != rp.Partition {
-				pr = records.ListOffsetsPartitionResult{Partition: rp.Partition, Err: errRecordResults}
+				pr = datapath.ListOffsetsPartitionResult{Partition: rp.Partition, Err: errRecordResults}
 			}
 			if pr.Err != nil {
 				sp.ErrorCode = s.errCode(kmsg.ListOffsets, pr.Err)

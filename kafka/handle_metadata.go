@@ -40,8 +40,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 	"github.com/skiff-broker/skiff/topics"
-	"github.com/skiff-broker/skiff/topics/groups"
 )
 
 func init() { register(kmsg.Metadata, 0, 13, (*Server).handleMetadata) }
@@ -82,9 +82,9 @@ func (s *Server) handleMetadata(ctx context.Context, kreq kmsg.Request) (kmsg.Re
 	}
 	// leaders: the data groups of every topic reported, including those
 	// auto-created below (read by a second Describe).
-	leaders := &topics.View{Groups: maps.Clone(view.Groups)}
-	if leaders.Groups == nil {
-		leaders.Groups = map[uint64]*topics.DataGroup{}
+	leaders := &topics.View{DataGroups: maps.Clone(view.DataGroups)}
+	if leaders.DataGroups == nil {
+		leaders.DataGroups = map[uint64]*topics.DataGroup{}
 	}
 
 	byName := make(map[string]*topics.Topic, len(view.Topics))
@@ -93,7 +93,7 @@ func (s *Server) handleMetadata(ctx context.Context, kreq kmsg.Request) (kmsg.Re
 		byName[t.Name] = t
 		byID[t.ID] = t
 	}
-	missing := s.autoCreate(ctx, req, view.Missing, byName, leaders.Groups)
+	missing := s.autoCreate(ctx, req, view.Missing, byName, leaders.DataGroups)
 	for _, w := range wants {
 		switch {
 		case w.byID && byID[w.id] != nil:
@@ -169,13 +169,13 @@ func (s *Server) autoCreate(ctx context.Context, req *kmsg.MetadataRequest, miss
 		// __consumer_offsets is the group coordinator's: created as an
 		// internal topic with its own settings, never with the defaults.
 		for i, name := range missing {
-			if name != groups.OffsetsTopic {
+			if name != consumergroup.OffsetsTopic {
 				continue
 			}
 			missing = append(missing[:i:i], missing[i+1:]...)
 			codes[name] = kerr.LeaderNotAvailable.Code // until Describe finds it
 			if err := s.cfg.Groups.EnsureOffsetsTopic(ctx); err != nil {
-				s.log.Debug().Err(err).Msg("creating " + groups.OffsetsTopic + " failed")
+				s.log.Debug().Err(err).Msg("creating " + consumergroup.OffsetsTopic + " failed")
 			} else {
 				created = append(created, name)
 			}
@@ -213,7 +213,7 @@ func (s *Server) autoCreate(ctx context.Context, req *kmsg.MetadataRequest, miss
 	for _, t := range view.Topics {
 		byName[t.Name] = t
 	}
-	maps.Copy(dataGroups, view.Groups)
+	maps.Copy(dataGroups, view.DataGroups)
 	return codes
 }
 

@@ -32,7 +32,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 func init() { registerGroup(kmsg.OffsetCommit, 0, 10, (*Server).handleOffsetCommit) }
@@ -40,7 +40,7 @@ func init() { registerGroup(kmsg.OffsetCommit, 0, 10, (*Server).handleOffsetComm
 func (s *Server) handleOffsetCommit(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.OffsetCommitRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
-	cr := groups.CommitRequest{Group: req.Group, MemberID: req.MemberID, InstanceID: req.InstanceID, Generation: req.Generation}
+	cr := consumergroup.CommitRequest{Group: req.Group, MemberID: req.MemberID, InstanceID: req.InstanceID, Generation: req.Generation}
 	if req.Version < 1 {
 		cr.MemberID, cr.Generation = "", -1
 	}
@@ -48,16 +48,16 @@ func (s *Server) handleOffsetCommit(ctx context.Context, kreq kmsg.Request) (kms
 		cr.InstanceID = nil
 	}
 	for _, t := range req.Topics {
-		ct := groups.CommitTopic{Name: t.Topic}
+		ct := consumergroup.CommitTopic{Name: t.Topic}
 		if req.Version >= 10 {
-			ct = groups.CommitTopic{ID: t.TopicID}
+			ct = consumergroup.CommitTopic{ID: t.TopicID}
 		}
 		for _, p := range t.Partitions {
 			le := p.LeaderEpoch
 			if req.Version < 6 {
 				le = -1
 			}
-			ct.Partitions = append(ct.Partitions, groups.CommitPartition{Partition: p.Partition, Offset: p.Offset, LeaderEpoch: le, Metadata: p.Metadata})
+			ct.Partitions = append(ct.Partitions, consumergroup.CommitPartition{Partition: p.Partition, Offset: p.Offset, LeaderEpoch: le, Metadata: p.Metadata})
 		}
 		cr.Topics = append(cr.Topics, ct)
 	}
@@ -71,7 +71,7 @@ func (s *Server) handleOffsetCommit(ctx context.Context, kreq kmsg.Request) (kms
 		for j, p := range t.Partitions {
 			pr, ok := at(tr.Partitions, j)
 			if !ok || pr.Partition != p.Partition {
-				pr = groups.PartitionError{Partition: p.Partition, Err: errGroupResults}
+				pr = consumergroup.PartitionError{Partition: p.Partition, Err: errGroupResults}
 			}
 			sp := kmsg.NewOffsetCommitResponseTopicPartition()
 			sp.Partition = p.Partition

@@ -14,7 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 func init() { registerGroup(kmsg.OffsetDelete, 0, 0, (*Server).handleOffsetDelete) }
@@ -22,9 +22,9 @@ func init() { registerGroup(kmsg.OffsetDelete, 0, 0, (*Server).handleOffsetDelet
 func (s *Server) handleOffsetDelete(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.OffsetDeleteRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
-	ts := make([]groups.DeleteTopicPartitions, 0, len(req.Topics))
+	ts := make([]consumergroup.DeleteTopicPartitions, 0, len(req.Topics))
 	for _, t := range req.Topics {
-		dt := groups.DeleteTopicPartitions{Name: t.Topic}
+		dt := consumergroup.DeleteTopicPartitions{Name: t.Topic}
 		for _, p := range t.Partitions {
 			dt.Partitions = append(dt.Partitions, p.Partition)
 		}
@@ -44,7 +44,7 @@ func (s *Server) handleOffsetDelete(ctx context.Context, kreq kmsg.Request) (kms
 		for j, p := range t.Partitions {
 			pe, ok := at(tr.Partitions, j)
 			if !ok || pe.Partition != p {
-				pe = groups.PartitionError{Partition: p, Err: errGroupResults}
+				pe = consumergroup.PartitionError{Partition: p, Err: errGroupResults}
 			}
 			sp := kmsg.NewOffsetDeleteResponseTopicPartition()
 			sp.Partition = p

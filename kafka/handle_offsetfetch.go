@@ -25,7 +25,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 func init() { registerGroup(kmsg.OffsetFetch, 0, 10, (*Server).handleOffsetFetch) }
@@ -33,28 +33,28 @@ func init() { registerGroup(kmsg.OffsetFetch, 0, 10, (*Server).handleOffsetFetch
 func (s *Server) handleOffsetFetch(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.OffsetFetchRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
-	var fgs []groups.FetchGroup
+	var fgs []consumergroup.FetchGroup
 	if req.Version < 8 {
-		fg := groups.FetchGroup{Group: req.Group, MemberEpoch: -1}
+		fg := consumergroup.FetchGroup{Group: req.Group, MemberEpoch: -1}
 		if req.Topics != nil || req.Version < 2 {
-			fg.Topics = []groups.FetchTopic{}
+			fg.Topics = []consumergroup.FetchTopic{}
 			for _, t := range req.Topics {
-				fg.Topics = append(fg.Topics, groups.FetchTopic{Name: t.Topic, Partitions: t.Partitions})
+				fg.Topics = append(fg.Topics, consumergroup.FetchTopic{Name: t.Topic, Partitions: t.Partitions})
 			}
 		}
 		fgs = append(fgs, fg)
 	} else {
 		for _, g := range req.Groups {
-			fg := groups.FetchGroup{Group: g.Group, MemberEpoch: -1}
+			fg := consumergroup.FetchGroup{Group: g.Group, MemberEpoch: -1}
 			if req.Version >= 9 {
 				fg.MemberID, fg.MemberEpoch = g.MemberID, g.MemberEpoch
 			}
 			if g.Topics != nil {
-				fg.Topics = []groups.FetchTopic{}
+				fg.Topics = []consumergroup.FetchTopic{}
 				for _, t := range g.Topics {
-					ft := groups.FetchTopic{Name: t.Topic, Partitions: t.Partitions}
+					ft := consumergroup.FetchTopic{Name: t.Topic, Partitions: t.Partitions}
 					if req.Version >= 10 {
-						ft = groups.FetchTopic{ID: t.TopicID, Partitions: t.Partitions}
+						ft = consumergroup.FetchTopic{ID: t.TopicID, Partitions: t.Partitions}
 					}
 					fg.Topics = append(fg.Topics, ft)
 				}
@@ -69,7 +69,7 @@ func (s *Server) handleOffsetFetch(ctx context.Context, kreq kmsg.Request) (kmsg
 	for i, fg := range fgs {
 		r, ok := at(results, i)
 		if !ok || r.Group != fg.Group {
-			r = groups.FetchedGroup{Group: fg.Group, Err: errGroupResults}
+			r = consumergroup.FetchedGroup{Group: fg.Group, Err: errGroupResults}
 		}
 		sg := kmsg.NewOffsetFetchResponseGroup()
 		sg.Group = fg.Group

@@ -21,7 +21,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/records"
+	"github.com/skiff-broker/skiff/datapath"
 )
 
 func init() {
@@ -33,11 +33,11 @@ func (s *Server) handleOffsetForLeaderEpoch(ctx context.Context, kreq kmsg.Reque
 	ctx, cancel := readContext(ctx)
 	defer cancel()
 
-	asks := make([]records.EpochTopic, len(req.Topics))
+	asks := make([]datapath.EpochTopic, len(req.Topics))
 	for i, rt := range req.Topics {
-		asks[i] = records.EpochTopic{Name: rt.Topic, Partitions: make([]records.EpochPartition, len(rt.Partitions))}
+		asks[i] = datapath.EpochTopic{Name: rt.Topic, Partitions: make([]datapath.EpochPartition, len(rt.Partitions))}
 		for j, rp := range rt.Partitions {
-			asks[i].Partitions[j] = records.EpochPartition{
+			asks[i].Partitions[j] = datapath.EpochPartition{
 				Partition: rp.Partition, CurrentLeaderEpoch: rp.CurrentLeaderEpoch, LeaderEpoch: rp.LeaderEpoch}
 		}
 	}
@@ -53,7 +53,7 @@ func (s *Server) handleOffsetForLeaderEpoch(ctx context.Context, kreq kmsg.Reque
 		for j, rp := range rt.Partitions {
 			pr, ok := at(tr.Partitions, j)
 			if !ok || pr.Partition != rp.Partition {
-				pr = records.EpochPartitionResult{Partition: rp.Partition, Err: errRecordResults}
+				pr = datapath.EpochPartitionResult{Partition: rp.Partition, Err: errRecordResults}
 			}
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition = rp.Partition

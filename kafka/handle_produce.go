@@ -36,7 +36,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/records"
+	"github.com/skiff-broker/skiff/datapath"
 )
 
 func init() { registerData(kmsg.Produce, 0, 13, (*Server).handleProduce) }
@@ -47,13 +47,13 @@ var errAcksZeroFailed = errors.New("kafka: produce with acks=0 failed; closing t
 func (s *Server) handleProduce(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.ProduceRequest)
 
-	var results []records.ProduceTopicResult
+	var results []datapath.ProduceTopicResult
 	switch {
 	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
-		results = produceFailAll(req, &codeError{kind: records.ErrInvalidRequiredAcks,
+		results = produceFailAll(req, &codeError{kind: datapath.ErrInvalidRequiredAcks,
 			msg: fmt.Sprintf("Invalid required acks %d: must be -1, 0 or 1.", req.Acks)})
 	case req.TransactionID != nil:
-		results = produceFailAll(req, &codeError{kind: records.ErrTransactionsDisabled,
+		results = produceFailAll(req, &codeError{kind: datapath.ErrTransactionsDisabled,
 			msg: fmt.Sprintf("Transactions are not supported: transactional ID %q cannot produce.", *req.TransactionID)})
 	default:
 		pctx, cancel := adminContext(ctx, req.TimeoutMillis)
@@ -74,7 +74,7 @@ func (s *Server) handleProduce(ctx context.Context, kreq kmsg.Request) (kmsg.Res
 			rp := &rt.Partitions[j]
 			pr, ok := at(tr.Partitions, j)
 			if !ok || pr.Partition != rp.Partition {
-				pr = records.ProducePartitionResult{Partition: rp.Partition, Err: errRecordResults}
+				pr = datapath.ProducePartitionResult{Partition: rp.Partition, Err: errRecordResults}
 			}
 			sp := kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -103,22 +103,22 @@ func (s *Server) handleProduce(ctx context.Context, kreq kmsg.Request) (kmsg.Res
 
 // produceRequest converts the request for the service: topics by name, or
 // by ID from v13.
-func produceRequest(req *kmsg.ProduceRequest) records.ProduceRequest {
-	out := records.ProduceRequest{
+func produceRequest(req *kmsg.ProduceRequest) datapath.ProduceRequest {
+	out := datapath.ProduceRequest{
 		Acks:          req.Acks,
 		TimeoutMillis: req.TimeoutMillis,
-		Topics:        make([]records.ProduceTopic, len(req.Topics)),
+		Topics:        make([]datapath.ProduceTopic, len(req.Topics)),
 	}
 	for i := range req.Topics {
 		rt := &req.Topics[i]
-		t := records.ProduceTopic{Partitions: make([]records.ProducePartition, len(rt.Partitions))}
+		t := datapath.ProduceTopic{Partitions: make([]datapath.ProducePartition, len(rt.Partitions))}
 		if req.Version >= 13 {
-			t.TopicID = records.TopicID(rt.TopicID)
+			t.TopicID = datapath.TopicID(rt.TopicID)
 		} else {
 			t.Name = rt.Topic
 		}
 		for j, rp := range rt.Partitions {
-			t.Partitions[j] = records.ProducePartition{Partition: rp.Partition, Records: rp.Records}
+			t.Partitions[j] = datapath.ProducePartition{Partition: rp.Partition, Records: rp.Records}
 		}
 		out.Topics[i] = t
 	}
@@ -126,14 +126,14 @@ func produceRequest(req *kmsg.ProduceRequest) records.ProduceRequest {
 }
 
 // produceFailAll answers every partition with err, without the service.
-func produceFailAll(req *kmsg.ProduceRequest, err error) []records.ProduceTopicResult {
-	out := make([]records.ProduceTopicResult, len(req.Topics))
+func produceFailAll(req *kmsg.ProduceRequest, err error) []datapath.ProduceTopicResult {
+	out := make([]datapath.ProduceTopicResult, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
-		out[i] = records.ProduceTopicResult{Name: rt.Topic, TopicID: records.TopicID(rt.TopicID),
-			Partitions: make([]records.ProducePartitionResult, len(rt.Partitions))}
+		out[i] = datapath.ProduceTopicResult{Name: rt.Topic, TopicID: datapath.TopicID(rt.TopicID),
+			Partitions: make([]datapath.ProducePartitionResult, len(rt.Partitions))}
 		for j, rp := range rt.Partitions {
-			out[i].Partitions[j] = records.ProducePartitionResult{Partition: rp.Partition, Err: err}
+			out[i].Partitions[j] = datapath.ProducePartitionResult{Partition: rp.Partition, Err: err}
 		}
 	}
 	return out

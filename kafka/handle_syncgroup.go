@@ -22,7 +22,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 func init() { registerGroup(kmsg.SyncGroup, 0, 5, (*Server).handleSyncGroup) }
@@ -34,7 +34,7 @@ const syncWait = 10 * time.Minute
 func (s *Server) handleSyncGroup(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.SyncGroupRequest)
 	resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
-	sr := groups.SyncRequest{
+	sr := consumergroup.SyncRequest{
 		Group: req.Group, MemberID: req.MemberID, InstanceID: req.InstanceID, Generation: req.Generation,
 	}
 	if req.Version < 3 {
@@ -44,7 +44,7 @@ func (s *Server) handleSyncGroup(ctx context.Context, kreq kmsg.Request) (kmsg.R
 		sr.ProtocolType, sr.Protocol = req.ProtocolType, req.Protocol
 	}
 	for _, a := range req.GroupAssignment {
-		sr.Assignments = append(sr.Assignments, groups.Assignment{MemberID: a.MemberID, Data: a.MemberAssignment})
+		sr.Assignments = append(sr.Assignments, consumergroup.Assignment{MemberID: a.MemberID, Data: a.MemberAssignment})
 	}
 	ctx, cancel := groupContext(ctx, syncWait)
 	defer cancel()

@@ -16,10 +16,10 @@ type nodeMetrics struct {
 	leaderChanges *metrics.Counter
 	eventsDropped *metrics.Counter
 
-	groupProposals      *metrics.Counter
-	groupProposalErrors *metrics.Counter
-	groupProposeSeconds *metrics.Histogram
-	groupProposedBytes  *metrics.Counter
+	dataGroupProposals      *metrics.Counter
+	dataGroupProposalErrors *metrics.Counter
+	dataGroupProposeSeconds *metrics.Histogram
+	dataGroupProposedBytes  *metrics.Counter
 }
 
 func newNodeMetrics(set *metrics.Set) *nodeMetrics {
@@ -34,10 +34,10 @@ func (m *nodeMetrics) init(nodeID uint64) {
 	m.fenced = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_brokers_fenced_total{node=%q}`, m.node))
 	m.leaderChanges = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_metadata_leader_changes_total{node=%q}`, m.node))
 	m.eventsDropped = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_raft_events_dropped_total{node=%q}`, m.node))
-	m.groupProposals = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_group_proposals_total{node=%q}`, m.node))
-	m.groupProposalErrors = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_group_proposal_errors_total{node=%q}`, m.node))
-	m.groupProposeSeconds = m.set.GetOrCreateHistogram(fmt.Sprintf(`skiff_group_propose_seconds{node=%q}`, m.node))
-	m.groupProposedBytes = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_group_proposed_bytes_total{node=%q}`, m.node))
+	m.dataGroupProposals = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_datagroup_proposals_total{node=%q}`, m.node))
+	m.dataGroupProposalErrors = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_datagroup_proposal_errors_total{node=%q}`, m.node))
+	m.dataGroupProposeSeconds = m.set.GetOrCreateHistogram(fmt.Sprintf(`skiff_datagroup_propose_seconds{node=%q}`, m.node))
+	m.dataGroupProposedBytes = m.set.GetOrCreateCounter(fmt.Sprintf(`skiff_datagroup_proposed_bytes_total{node=%q}`, m.node))
 }
 
 // proposals counts metadata proposals that committed and applied, by kind.

@@ -32,8 +32,8 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	groups *groups
-	pids   pidBlock
+	dataGroups *dataGroups
+	pids       pidBlock
 
 	registered atomic.Bool
 	closeOnce  sync.Once
@@ -69,7 +69,7 @@ func Start(cfg Config) (*Node, error) {
 		cancel:      cancel,
 	}
 	n.m.init(cfg.NodeID)
-	n.groups = newGroups()
+	n.dataGroups = newDataGroups()
 	n.events = newEventQueue(log, n.m)
 
 	nhc := config.NodeHostConfig{
@@ -129,7 +129,7 @@ func Start(cfg Config) (*Node, error) {
 	n.events.start(&n.wg, ctx)
 	n.goLoop(n.registerAndHeartbeat)
 	n.goLoop(n.fenceLoop)
-	n.goLoop(n.groupLoop)
+	n.goLoop(n.dataGroupLoop)
 	return n, nil
 }
 

@@ -28,7 +28,7 @@ func init() {
 	register(OpRegisterBroker, func(t *tx, c Command) Code { return t.applyRegisterBroker(c.(RegisterBroker)) })
 	register(OpHeartbeat, func(t *tx, c Command) Code { return t.applyHeartbeat(c.(Heartbeat)) })
 	register(OpFenceBroker, func(t *tx, c Command) Code { return t.applyFenceBroker(c.(FenceBroker)) })
-	register(OpSetGroupLeader, func(t *tx, c Command) Code { return t.applySetGroupLeader(c.(SetGroupLeader)) })
+	register(OpSetDataGroupLeader, func(t *tx, c Command) Code { return t.applySetDataGroupLeader(c.(SetDataGroupLeader)) })
 	register(OpAllocatePIDs, func(t *tx, c Command) Code { return t.applyAllocateProducerIDs(c.(AllocateProducerIDs)) })
 }
 
@@ -158,9 +158,9 @@ func validBrokerList(ids []int32, allowEmpty bool) bool {
 	return true
 }
 
-// validGroupKey reports whether members is non-empty, strictly ascending,
+// validDataGroupKey reports whether members is non-empty, strictly ascending,
 // made of broker IDs, and slot indexes it.
-func validGroupKey(members []int32, slot uint8) bool {
+func validDataGroupKey(members []int32, slot uint8) bool {
 	if len(members) == 0 || int(slot) >= len(members) || members[0] < 0 {
 		return false
 	}

@@ -46,8 +46,8 @@ func (t *tx) applyFenceBroker(c FenceBroker) Code {
 	return CodeOK
 }
 
-// applySetGroupLeader: see SetGroupLeader.
-func (t *tx) applySetGroupLeader(c SetGroupLeader) Code {
+// applySetDataGroupLeader: see SetDataGroupLeader.
+func (t *tx) applySetDataGroupLeader(c SetDataGroupLeader) Code {
 	g := t.group(c.ShardID)
 	if g == nil || c.Leader < 0 || c.Term == 0 {
 		return CodeInvalid
@@ -62,7 +62,7 @@ func (t *tx) applySetGroupLeader(c SetGroupLeader) Code {
 	}
 	ng := *g
 	ng.Leader, ng.Term = c.Leader, c.Term
-	t.putGroup(&ng)
+	t.putDataGroup(&ng)
 	return CodeOK
 }
 

@@ -11,20 +11,20 @@ func TestSMSetGroupLeader(t *testing.T) {
 	h := newHarness(t)
 	h.apply(Batch{Cmds: []Command{
 		CreateTopic{Name: "a", ID: tid(1), PartitionCount: 1},
-		AssignReplicas{Topic: tid(1), Partition: 0, Replicas: []int32{1, 2}, Group: GroupKey{Members: []int32{1, 2}}},
+		AssignReplicas{Topic: tid(1), Partition: 0, Replicas: []int32{1, 2}, DataGroup: DataGroupKey{Members: []int32{1, 2}}},
 	}})
 	shard := h.groups()[0].ShardID
 	cases := []struct {
-		cmd  SetGroupLeader
+		cmd  SetDataGroupLeader
 		want Code
 	}{
-		{SetGroupLeader{ShardID: shard, Leader: 1, Term: 2}, CodeOK},
-		{SetGroupLeader{ShardID: shard, Leader: 1, Term: 2}, CodeOK},              // repeated report
-		{SetGroupLeader{ShardID: shard, Leader: 2, Term: 2}, CodeConditionFailed}, // second leader in a term
-		{SetGroupLeader{ShardID: shard, Leader: 2, Term: 1}, CodeConditionFailed}, // older term
-		{SetGroupLeader{ShardID: shard, Leader: 2, Term: 5}, CodeOK},
-		{SetGroupLeader{ShardID: shard + 1, Leader: 2, Term: 5}, CodeInvalid}, // no such group
-		{SetGroupLeader{ShardID: shard, Leader: -1, Term: 6}, CodeInvalid},
+		{SetDataGroupLeader{ShardID: shard, Leader: 1, Term: 2}, CodeOK},
+		{SetDataGroupLeader{ShardID: shard, Leader: 1, Term: 2}, CodeOK},              // repeated report
+		{SetDataGroupLeader{ShardID: shard, Leader: 2, Term: 2}, CodeConditionFailed}, // second leader in a term
+		{SetDataGroupLeader{ShardID: shard, Leader: 2, Term: 1}, CodeConditionFailed}, // older term
+		{SetDataGroupLeader{ShardID: shard, Leader: 2, Term: 5}, CodeOK},
+		{SetDataGroupLeader{ShardID: shard + 1, Leader: 2, Term: 5}, CodeInvalid}, // no such group
+		{SetDataGroupLeader{ShardID: shard, Leader: -1, Term: 6}, CodeInvalid},
 	}
 	for i, tc := range cases {
 		if got := h.apply(tc.cmd); got[0] != tc.want {

@@ -48,17 +48,17 @@ func TestSMCreateTopicsInOneBatch(t *testing.T) {
 		t.Fatalf("partition b-1 %+v", p1)
 	}
 	// b-0: members 1,2,3 slot 0; b-1: slot 1; a-0: members 1,2 slot 0.
-	if b.Partitions[0].Group != FirstDataShardID || p1.Group != FirstDataShardID+1 ||
-		v.Topics[0].Partitions[0].Group != FirstDataShardID+2 {
-		t.Fatalf("groups %d %d %d", b.Partitions[0].Group, p1.Group, v.Topics[0].Partitions[0].Group)
+	if b.Partitions[0].DataGroup != FirstDataShardID || p1.DataGroup != FirstDataShardID+1 ||
+		v.Topics[0].Partitions[0].DataGroup != FirstDataShardID+2 {
+		t.Fatalf("groups %d %d %d", b.Partitions[0].DataGroup, p1.DataGroup, v.Topics[0].Partitions[0].DataGroup)
 	}
-	if len(v.Groups) != 3 || v.Groups[FirstDataShardID+1].Slot != 1 || v.Groups[FirstDataShardID+1].Leader != -1 {
-		t.Fatalf("view groups %v", v.Groups)
+	if len(v.DataGroups) != 3 || v.DataGroups[FirstDataShardID+1].Slot != 1 || v.DataGroups[FirstDataShardID+1].Leader != -1 {
+		t.Fatalf("view groups %v", v.DataGroups)
 	}
 	// Only the groups of the returned topics are in a partial view.
 	va := h.lookup(QueryTopics{Names: []string{"a"}}).(*View)
-	if len(va.Groups) != 1 || va.Groups[FirstDataShardID+2] == nil {
-		t.Fatalf("view of a: groups %v", va.Groups)
+	if len(va.DataGroups) != 1 || va.DataGroups[FirstDataShardID+2] == nil {
+		t.Fatalf("view of a: groups %v", va.DataGroups)
 	}
 }
 
@@ -200,7 +200,7 @@ func TestSMAddPartitions(t *testing.T) {
 		t.Fatalf("add: %v", got)
 	}
 	tp := h.topic("a")
-	if len(tp.Partitions) != 4 || tp.Partitions[3].Leader != 1 || tp.Partitions[3].Group != tp.Partitions[0].Group {
+	if len(tp.Partitions) != 4 || tp.Partitions[3].Leader != 1 || tp.Partitions[3].DataGroup != tp.Partitions[0].DataGroup {
 		t.Fatalf("partitions %+v", tp.Partitions)
 	}
 	if h.all().PartitionCount != 4 {
@@ -269,11 +269,11 @@ func TestSMPartitionConditions(t *testing.T) {
 		{SetISR{Topic: tid(1), Partition: 0, ISR: []int32{2}, IfEpoch: 1}, CodeOK},
 		{SetISR{Topic: tid(1), Partition: 0, ISR: nil, IfEpoch: -1}, CodeOK},
 		{SetISR{Topic: tid(9), Partition: 0, IfEpoch: -1}, CodeUnknownTopic},
-		{AssignReplicas{Topic: tid(1), Partition: 0, Replicas: nil, Group: GroupKey{Members: []int32{1}}}, CodeInvalid},
-		{AssignReplicas{Topic: tid(1), Partition: 0, Replicas: []int32{1}, Group: GroupKey{Members: []int32{2, 1}}}, CodeInvalid},
-		{AssignReplicas{Topic: tid(1), Partition: 0, Replicas: []int32{1}, Group: GroupKey{Members: []int32{1}, Slot: 1}}, CodeInvalid},
-		{AssignReplicas{Topic: tid(1), Partition: 3, Replicas: []int32{1}, Group: GroupKey{Members: []int32{1}}}, CodeInvalid},
-		{AssignReplicas{Topic: tid(9), Partition: 0, Replicas: []int32{1}, Group: GroupKey{Members: []int32{1}}}, CodeUnknownTopic},
+		{AssignReplicas{Topic: tid(1), Partition: 0, Replicas: nil, DataGroup: DataGroupKey{Members: []int32{1}}}, CodeInvalid},
+		{AssignReplicas{Topic: tid(1), Partition: 0, Replicas: []int32{1}, DataGroup: DataGroupKey{Members: []int32{2, 1}}}, CodeInvalid},
+		{AssignReplicas{Topic: tid(1), Partition: 0, Replicas: []int32{1}, DataGroup: DataGroupKey{Members: []int32{1}, Slot: 1}}, CodeInvalid},
+		{AssignReplicas{Topic: tid(1), Partition: 3, Replicas: []int32{1}, DataGroup: DataGroupKey{Members: []int32{1}}}, CodeInvalid},
+		{AssignReplicas{Topic: tid(9), Partition: 0, Replicas: []int32{1}, DataGroup: DataGroupKey{Members: []int32{1}}}, CodeUnknownTopic},
 	}
 	for i, tc := range tests {
 		if got := h.apply(tc.cmd); got[0] != tc.want {
@@ -298,10 +298,10 @@ func TestSMGroupResolution(t *testing.T) {
 	assign := func(p int32, members []int32, slot uint8) uint64 {
 		t.Helper()
 		if c := h.apply(AssignReplicas{Topic: tid(1), Partition: p, Replicas: []int32{members[slot]},
-			Group: GroupKey{Members: members, Slot: slot}}); c[0] != CodeOK {
+			DataGroup: DataGroupKey{Members: members, Slot: slot}}); c[0] != CodeOK {
 			t.Fatalf("assign: %v", c)
 		}
-		return h.topic("a").Partitions[p].Group
+		return h.topic("a").Partitions[p].DataGroup
 	}
 	if g := assign(0, []int32{1, 2, 3}, 0); g != FirstDataShardID {
 		t.Fatalf("first group %d", g)
@@ -321,16 +321,16 @@ func TestSMGroupResolution(t *testing.T) {
 	}
 	// Two new keys in one batch get consecutive IDs; the next one continues.
 	got := h.apply(Batch{Cmds: []Command{
-		AssignReplicas{Topic: tid(1), Partition: 0, Replicas: []int32{5}, Group: GroupKey{Members: []int32{5}}},
-		AssignReplicas{Topic: tid(1), Partition: 1, Replicas: []int32{6}, Group: GroupKey{Members: []int32{6}}},
-		AssignReplicas{Topic: tid(1), Partition: 2, Replicas: []int32{5}, Group: GroupKey{Members: []int32{5}}},
+		AssignReplicas{Topic: tid(1), Partition: 0, Replicas: []int32{5}, DataGroup: DataGroupKey{Members: []int32{5}}},
+		AssignReplicas{Topic: tid(1), Partition: 1, Replicas: []int32{6}, DataGroup: DataGroupKey{Members: []int32{6}}},
+		AssignReplicas{Topic: tid(1), Partition: 2, Replicas: []int32{5}, DataGroup: DataGroupKey{Members: []int32{5}}},
 	}})
 	if !slices.Equal(got, codes(CodeOK, 3)) {
 		t.Fatalf("codes %v", got)
 	}
 	ps := h.topic("a").Partitions
-	if ps[0].Group != FirstDataShardID+3 || ps[1].Group != FirstDataShardID+4 || ps[2].Group != FirstDataShardID+3 {
-		t.Fatalf("groups %d %d %d", ps[0].Group, ps[1].Group, ps[2].Group)
+	if ps[0].DataGroup != FirstDataShardID+3 || ps[1].DataGroup != FirstDataShardID+4 || ps[2].DataGroup != FirstDataShardID+3 {
+		t.Fatalf("groups %d %d %d", ps[0].DataGroup, ps[1].DataGroup, ps[2].DataGroup)
 	}
 	if g := assign(3, []int32{7}, 0); g != FirstDataShardID+5 {
 		t.Fatalf("next group %d", g)
@@ -471,7 +471,7 @@ func TestSMLookupAfterClose(t *testing.T) {
 	if err := h.sm.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []any{QueryTopics{All: true}, QueryBrokers{}, QueryDigest{}, QueryGroups{}} {
+	for _, q := range []any{QueryTopics{All: true}, QueryBrokers{}, QueryDigest{}, QueryDataGroups{}} {
 		if _, err := h.sm.Lookup(q); !errors.Is(err, ErrClosed) {
 			t.Fatalf("Lookup(%T) after Close: %v", q, err)
 		}

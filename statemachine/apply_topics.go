@@ -74,13 +74,13 @@ func (t *tx) applyAssignReplicas(c AssignReplicas) Code {
 	if code := t.checkPartition(c.Topic, c.Partition); code != CodeOK {
 		return code
 	}
-	if !validBrokerList(c.Replicas, false) || !validGroupKey(c.Group.Members, c.Group.Slot) {
+	if !validBrokerList(c.Replicas, false) || !validDataGroupKey(c.DataGroup.Members, c.DataGroup.Slot) {
 		return CodeInvalid
 	}
-	shard := t.resolveGroup(c.Group.Members, c.Group.Slot)
+	shard := t.resolveDataGroup(c.DataGroup.Members, c.DataGroup.Slot)
 	p, _ := t.partition(c.Topic, c.Partition)
 	p.Replicas = c.Replicas
-	p.Group = shard
+	p.DataGroup = shard
 	return CodeOK
 }
 

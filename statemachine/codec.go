@@ -22,7 +22,7 @@ import "fmt"
 //	AddPartitions   Topic ID, ExpectCount, NewCount int32
 //	RegisterBroker  ID int32, KafkaAddr string, Rack string, Incarnation uvarint,
 //	                RaftAddr string
-//	SetGroupLeader  ShardID uvarint, Leader int32, Term uvarint
+//	SetDataGroupLeader  ShardID uvarint, Leader int32, Term uvarint
 //	AllocateProducerIDs Broker int32, Count uvarint
 //	Heartbeat       ID int32, Incarnation uvarint
 //	FenceBroker     ID int32, IfHeartbeats uvarint
@@ -73,12 +73,12 @@ func init() {
 			w.topicID(v.Topic)
 			w.int32(v.Partition)
 			w.int32s(v.Replicas)
-			w.int32s(v.Group.Members)
-			w.byte(v.Group.Slot)
+			w.int32s(v.DataGroup.Members)
+			w.byte(v.DataGroup.Slot)
 		},
 		func(r *reader) Command {
 			return AssignReplicas{Topic: r.topicID(), Partition: r.int32(), Replicas: r.int32s(),
-				Group: GroupKey{Members: r.int32s(), Slot: r.uint8()}}
+				DataGroup: DataGroupKey{Members: r.int32s(), Slot: r.uint8()}}
 		})
 	registerCodec(OpSetLeader,
 		func(w *writer, c Command) {
@@ -144,15 +144,15 @@ func init() {
 		func(r *reader) Command {
 			return RegisterBroker{ID: r.int32(), KafkaAddr: r.str(), Rack: r.str(), Incarnation: r.uvarint(), RaftAddr: r.str()}
 		})
-	registerCodec(OpSetGroupLeader,
+	registerCodec(OpSetDataGroupLeader,
 		func(w *writer, c Command) {
-			v := c.(SetGroupLeader)
+			v := c.(SetDataGroupLeader)
 			w.uvarint(v.ShardID)
 			w.int32(v.Leader)
 			w.uvarint(v.Term)
 		},
 		func(r *reader) Command {
-			return SetGroupLeader{ShardID: r.uvarint(), Leader: r.int32(), Term: r.uvarint()}
+			return SetDataGroupLeader{ShardID: r.uvarint(), Leader: r.int32(), Term: r.uvarint()}
 		})
 	registerCodec(OpAllocatePIDs,
 		func(w *writer, c Command) {
@@ -240,13 +240,13 @@ func deref(cmd Command) Command {
 		return *c
 	case *FenceBroker:
 		return *c
-	case *SetGroupLeader:
+	case *SetDataGroupLeader:
 		return *c
 	case *AllocateProducerIDs:
 		return *c
 	case Batch, CreateTopic, AssignReplicas, SetLeader, SetISR, DeleteTopic,
 		AlterConfigs, AddPartitions, RegisterBroker, Heartbeat, FenceBroker,
-		SetGroupLeader, AllocateProducerIDs:
+		SetDataGroupLeader, AllocateProducerIDs:
 		return c
 	}
 	panic(fmt.Sprintf("statemachine: Encode: unsupported command type %T", cmd))

@@ -36,7 +36,7 @@ func sampleCommands() []struct {
 			Configs: []ConfigEntry{{"cleanup.policy", "compact"}, {"retention.ms", "-1"}}}},
 		{"CreateTopicEmpty", CreateTopic{}},
 		{"AssignReplicas", AssignReplicas{Topic: tid(2), Partition: 7, Replicas: []int32{3, 1, 2},
-			Group: GroupKey{Members: []int32{1, 2, 3}, Slot: 2}}},
+			DataGroup: DataGroupKey{Members: []int32{1, 2, 3}, Slot: 2}}},
 		{"SetLeader", SetLeader{Topic: tid(3), Partition: 0, Leader: -1, LeaderEpoch: 2147483647, IfEpoch: -2147483648}},
 		{"SetISR", SetISR{Topic: tid(4), Partition: 1, ISR: []int32{1, 2}, IfEpoch: -1}},
 		{"SetISREmpty", SetISR{Topic: tid(4), Partition: 1, IfEpoch: 5}},
@@ -48,7 +48,7 @@ func sampleCommands() []struct {
 		{"RegisterBroker", RegisterBroker{ID: 2, KafkaAddr: "127.0.0.1:9092", Rack: "r1", Incarnation: 1<<64 - 1, RaftAddr: "127.0.0.1:7946"}},
 		{"Heartbeat", Heartbeat{ID: 3, Incarnation: 42}},
 		{"FenceBroker", FenceBroker{ID: 0, IfHeartbeats: 300}},
-		{"SetGroupLeader", SetGroupLeader{ShardID: 1001, Leader: 2, Term: 7}},
+		{"SetDataGroupLeader", SetDataGroupLeader{ShardID: 1001, Leader: 2, Term: 7}},
 		{"AllocateProducerIDs", AllocateProducerIDs{Broker: 3, Count: 1000}},
 	}
 	var all []Command

@@ -31,7 +31,7 @@ const (
 	OpRegisterBroker Op = 9  // RegisterBroker
 	OpHeartbeat      Op = 10 // Heartbeat
 	OpFenceBroker    Op = 11 // FenceBroker
-	OpSetGroupLeader Op = 12 // SetGroupLeader
+	OpSetDataGroupLeader Op = 12 // SetDataGroupLeader
 	OpAllocatePIDs   Op = 13 // AllocateProducerIDs
 )
 
@@ -59,10 +59,10 @@ type CreateTopic struct {
 	Configs        []ConfigEntry // sorted by Key
 }
 
-// GroupKey names a data group by its member set and slot. Apply resolves it
+// DataGroupKey names a data group by its member set and slot. Apply resolves it
 // to a shard ID, creating the group (with the next free shard ID) when no
 // group with that key exists yet. Members must be sorted ascending.
-type GroupKey struct {
+type DataGroupKey struct {
 	Members []int32
 	Slot    uint8
 }
@@ -72,7 +72,7 @@ type AssignReplicas struct {
 	Topic     TopicID
 	Partition int32
 	Replicas  []int32
-	Group     GroupKey
+	DataGroup     DataGroupKey
 }
 
 // SetLeader sets a partition's leader and epoch if the current epoch is
@@ -130,11 +130,11 @@ type RegisterBroker struct {
 	RaftAddr    string
 }
 
-// SetGroupLeader records the Raft leader and term of a data group, as its
+// SetDataGroupLeader records the Raft leader and term of a data group, as its
 // new leader reports them. It applies if Term is newer than the recorded
 // term (or the same term with no leader recorded); an older term gives
 // CodeConditionFailed, so a late report never undoes a newer one.
-type SetGroupLeader struct {
+type SetDataGroupLeader struct {
 	ShardID uint64
 	Leader  int32
 	Term    uint64
@@ -174,7 +174,7 @@ func (AddPartitions) Op() Op       { return OpAddPartitions }
 func (RegisterBroker) Op() Op      { return OpRegisterBroker }
 func (Heartbeat) Op() Op           { return OpHeartbeat }
 func (FenceBroker) Op() Op         { return OpFenceBroker }
-func (SetGroupLeader) Op() Op      { return OpSetGroupLeader }
+func (SetDataGroupLeader) Op() Op      { return OpSetDataGroupLeader }
 func (AllocateProducerIDs) Op() Op { return OpAllocatePIDs }
 
 // Code is the outcome of one command, reported in the proposal's result.

@@ -94,7 +94,7 @@ func (h *harness) lookup(q any) any {
 
 func (h *harness) all() *View           { return h.lookup(QueryTopics{All: true}).(*View) }
 func (h *harness) digest() Digest       { return h.lookup(QueryDigest{}).(Digest) }
-func (h *harness) groups() []*DataGroup { return h.lookup(QueryGroups{}).([]*DataGroup) }
+func (h *harness) groups() []*DataGroup { return h.lookup(QueryDataGroups{}).([]*DataGroup) }
 
 func (h *harness) topic(name string) *Topic {
 	h.t.Helper()
@@ -128,7 +128,7 @@ func partitionCmds(id TopicID, from, to int, brokers []int32, rf int) []Command 
 			}
 		}
 		cmds = append(cmds,
-			AssignReplicas{Topic: id, Partition: int32(p), Replicas: replicas, Group: GroupKey{Members: members, Slot: slot}},
+			AssignReplicas{Topic: id, Partition: int32(p), Replicas: replicas, DataGroup: DataGroupKey{Members: members, Slot: slot}},
 			SetLeader{Topic: id, Partition: int32(p), Leader: replicas[0], LeaderEpoch: 0, IfEpoch: -1},
 			SetISR{Topic: id, Partition: int32(p), ISR: replicas, IfEpoch: 0},
 		)

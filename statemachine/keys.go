@@ -21,7 +21,7 @@ import (
 const (
 	prefixApplied   byte = 'a'
 	prefixBroker    byte = 'b'
-	prefixGroup     byte = 'g'
+	prefixDataGroup     byte = 'g'
 	prefixHeartbeat byte = 'h'
 	prefixNextShard byte = 'n'
 	prefixNextPID   byte = 'p'
@@ -52,7 +52,7 @@ func heartbeatKey(id int32) []byte { return brokerIDKey(prefixHeartbeat, id) }
 
 func groupKey(shard uint64) []byte {
 	k := make([]byte, 9)
-	k[0] = prefixGroup
+	k[0] = prefixDataGroup
 	binary.BigEndian.PutUint64(k[1:], shard)
 	return k
 }
@@ -95,7 +95,7 @@ func appendTopic(w *writer, t *Topic) {
 		w.int32(p.Leader)
 		w.int32(p.LeaderEpoch)
 		w.int32s(p.ISR)
-		w.uvarint(p.Group)
+		w.uvarint(p.DataGroup)
 	}
 }
 
@@ -114,7 +114,7 @@ func parseTopic(b []byte) (*Topic, error) {
 			p.Leader = r.int32()
 			p.LeaderEpoch = r.int32()
 			p.ISR = r.int32s()
-			p.Group = r.uvarint()
+			p.DataGroup = r.uvarint()
 		}
 	}
 	if err := r.end(); err != nil {
@@ -145,7 +145,7 @@ func parseBroker(v []byte) (*Broker, error) {
 	return b, nil
 }
 
-func appendGroup(w *writer, g *DataGroup) {
+func appendDataGroup(w *writer, g *DataGroup) {
 	w.byte(recordVersion)
 	w.uvarint(g.ShardID)
 	w.int32s(g.Members)
@@ -154,7 +154,7 @@ func appendGroup(w *writer, g *DataGroup) {
 	w.uvarint(g.Term)
 }
 
-func parseGroup(v []byte) (*DataGroup, error) {
+func parseDataGroup(v []byte) (*DataGroup, error) {
 	r := &reader{b: v}
 	if ver := r.byte(); r.err == nil && ver != recordVersion {
 		return nil, fmt.Errorf("%w: group record version %d", ErrMalformed, ver)
@@ -166,9 +166,9 @@ func parseGroup(v []byte) (*DataGroup, error) {
 	return g, nil
 }
 
-// groupIndexKey is the deterministic map key of a GroupKey: the slot, then
+// dataGroupIndexKey is the deterministic map key of a DataGroupKey: the slot, then
 // each member as 4 big-endian bytes.
-func groupIndexKey(members []int32, slot uint8) string {
+func dataGroupIndexKey(members []int32, slot uint8) string {
 	b := make([]byte, 1, 1+4*len(members))
 	b[0] = slot
 	for _, m := range members {

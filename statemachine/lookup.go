@@ -24,8 +24,8 @@ func (sm *StateMachine) Lookup(query interface{}) (interface{}, error) {
 		}
 	case QueryBrokers, *QueryBrokers:
 		return st.viewBrokers(), nil
-	case QueryGroups, *QueryGroups:
-		return st.viewGroups(), nil
+	case QueryDataGroups, *QueryDataGroups:
+		return st.viewDataGroups(), nil
 	case QueryDigest, *QueryDigest:
 		return sm.digest()
 	}
@@ -38,7 +38,7 @@ func (st *state) viewTopics(q *QueryTopics) *View {
 	v := &View{
 		Index:          st.applied,
 		Brokers:        st.sortedBrokers(),
-		Groups:         map[uint64]*DataGroup{},
+		DataGroups:         map[uint64]*DataGroup{},
 		PartitionCount: st.partitions,
 	}
 	if q.All {
@@ -79,13 +79,13 @@ func (st *state) viewTopics(q *QueryTopics) *View {
 	for _, t := range v.Topics {
 		var last uint64
 		for i := range t.Partitions {
-			gid := t.Partitions[i].Group
+			gid := t.Partitions[i].DataGroup
 			if gid == 0 || gid == last {
 				continue
 			}
 			last = gid
 			if g := st.groups[gid]; g != nil {
-				v.Groups[gid] = g
+				v.DataGroups[gid] = g
 			}
 		}
 	}
@@ -108,7 +108,7 @@ func (st *state) viewBrokers() *BrokersView {
 	return v
 }
 
-func (st *state) viewGroups() []*DataGroup {
+func (st *state) viewDataGroups() []*DataGroup {
 	gs := make([]*DataGroup, len(st.groupIDs))
 	for i, id := range st.groupIDs {
 		gs[i] = st.groups[id]

@@ -18,8 +18,8 @@ type View struct {
 	Brokers []*Broker // all registered brokers, sorted by ID
 	Topics  []*Topic  // requested topics that exist, sorted by name
 	Missing []string  // requested names that do not exist, in request order
-	// Groups holds the data groups referenced by Topics, by shard ID.
-	Groups map[uint64]*DataGroup
+	// DataGroups holds the data groups referenced by Topics, by shard ID.
+	DataGroups map[uint64]*DataGroup
 	// PartitionCount is the number of partitions in the whole cluster.
 	PartitionCount int
 }
@@ -45,5 +45,5 @@ type Digest struct {
 	Topics int
 }
 
-// QueryGroups returns []*DataGroup, all data groups sorted by shard ID.
-type QueryGroups struct{}
+// QueryDataGroups returns []*DataGroup, all data groups sorted by shard ID.
+type QueryDataGroups struct{}

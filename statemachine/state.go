@@ -28,7 +28,7 @@ type state struct {
 
 	groups     map[uint64]*DataGroup
 	groupIDs   []uint64          // sorted (shard IDs are handed out increasing)
-	groupByKey map[string]uint64 // groupIndexKey -> shard ID
+	groupByKey map[string]uint64 // dataGroupIndexKey -> shard ID
 }
 
 func newState() *state {
@@ -82,8 +82,8 @@ func loadState(src kvSource) (*state, error) {
 			if id, err = parseBrokerIDKey(k); err == nil {
 				st.heartbeats[id], err = parseU64(v)
 			}
-		case prefixGroup:
-			err = st.loadGroup(k, v)
+		case prefixDataGroup:
+			err = st.loadDataGroup(k, v)
 		case prefixTopic:
 			err = st.loadTopic(k, v)
 		default:
@@ -120,18 +120,18 @@ func (st *state) loadBroker(k, v []byte) error {
 	return nil
 }
 
-func (st *state) loadGroup(k, v []byte) error {
-	g, err := parseGroup(v)
+func (st *state) loadDataGroup(k, v []byte) error {
+	g, err := parseDataGroup(v)
 	if err != nil {
 		return err
 	}
 	if !bytes.Equal(k, groupKey(g.ShardID)) {
 		return fmt.Errorf("%w: group %d under another key", ErrMalformed, g.ShardID)
 	}
-	if !validGroupKey(g.Members, g.Slot) {
+	if !validDataGroupKey(g.Members, g.Slot) {
 		return fmt.Errorf("%w: group %d has an invalid member set", ErrMalformed, g.ShardID)
 	}
-	gk := groupIndexKey(g.Members, g.Slot)
+	gk := dataGroupIndexKey(g.Members, g.Slot)
 	if _, dup := st.groupByKey[gk]; dup {
 		return fmt.Errorf("%w: two groups for one member set", ErrMalformed)
 	}
@@ -180,7 +180,7 @@ type tx struct {
 
 	newGroups  []*DataGroup
 	groupByKey map[string]uint64
-	updGroups  map[uint64]*DataGroup // existing groups changed by this tx
+	updDataGroups  map[uint64]*DataGroup // existing groups changed by this tx
 	updOrder   []uint64
 
 	nextShard      uint64
@@ -197,7 +197,7 @@ func newTx(base *state) *tx {
 		brokers:    map[int32]*Broker{},
 		heartbeats: map[int32]uint64{},
 		groupByKey: map[string]uint64{},
-		updGroups:  map[uint64]*DataGroup{},
+		updDataGroups:  map[uint64]*DataGroup{},
 		nextShard:  base.nextShard,
 		nextPID:    base.nextPID,
 	}
@@ -205,7 +205,7 @@ func newTx(base *state) *tx {
 
 // group returns the current data group with shard ID id (read only), or nil.
 func (t *tx) group(id uint64) *DataGroup {
-	if g, ok := t.updGroups[id]; ok {
+	if g, ok := t.updDataGroups[id]; ok {
 		return g
 	}
 	for _, g := range t.newGroups {
@@ -216,18 +216,18 @@ func (t *tx) group(id uint64) *DataGroup {
 	return t.base.groups[id]
 }
 
-// putGroup replaces a data group (copy on write).
-func (t *tx) putGroup(g *DataGroup) {
+// putDataGroup replaces a data group (copy on write).
+func (t *tx) putDataGroup(g *DataGroup) {
 	for i, ng := range t.newGroups {
 		if ng.ShardID == g.ShardID {
 			t.newGroups[i] = g
 			return
 		}
 	}
-	if _, ok := t.updGroups[g.ShardID]; !ok {
+	if _, ok := t.updDataGroups[g.ShardID]; !ok {
 		t.updOrder = append(t.updOrder, g.ShardID)
 	}
-	t.updGroups[g.ShardID] = g
+	t.updDataGroups[g.ShardID] = g
 }
 
 // topic returns the current topic named name (read only), or nil.
@@ -317,10 +317,10 @@ func (t *tx) setHeartbeat(id int32, c uint64) {
 	t.heartbeats[id] = c
 }
 
-// resolveGroup returns the shard ID of the group with the given (valid)
+// resolveDataGroup returns the shard ID of the group with the given (valid)
 // key, creating the group with the next free shard ID if there is none.
-func (t *tx) resolveGroup(members []int32, slot uint8) uint64 {
-	k := groupIndexKey(members, slot)
+func (t *tx) resolveDataGroup(members []int32, slot uint8) uint64 {
+	k := dataGroupIndexKey(members, slot)
 	if id, ok := t.groupByKey[k]; ok {
 		return id
 	}
@@ -366,14 +366,14 @@ func (t *tx) write(b *pebble.Batch, applied uint64) error {
 	}
 	for _, g := range t.newGroups {
 		w.b = w.b[:0]
-		appendGroup(w, g)
+		appendDataGroup(w, g)
 		if err := set(groupKey(g.ShardID), w.b); err != nil {
 			return err
 		}
 	}
 	for _, id := range t.updOrder {
 		w.b = w.b[:0]
-		appendGroup(w, t.updGroups[id])
+		appendDataGroup(w, t.updDataGroups[id])
 		if err := set(groupKey(id), w.b); err != nil {
 			return err
 		}
@@ -447,10 +447,10 @@ func (t *tx) publish(applied uint64) {
 	for _, g := range t.newGroups {
 		st.groups[g.ShardID] = g
 		st.groupIDs = append(st.groupIDs, g.ShardID)
-		st.groupByKey[groupIndexKey(g.Members, g.Slot)] = g.ShardID
+		st.groupByKey[dataGroupIndexKey(g.Members, g.Slot)] = g.ShardID
 	}
 	for _, id := range t.updOrder {
-		st.groups[id] = t.updGroups[id]
+		st.groups[id] = t.updDataGroups[id]
 	}
 	st.nextShard = t.nextShard
 	st.nextPID = t.nextPID

@@ -51,7 +51,7 @@ func (s *Service) Create(ctx context.Context, specs []CreateSpec, opts CreateOpt
 // leader recorded in the metadata shard (DESIGN §4: a client can produce
 // right after CreateTopics). A partition placed in an existing data group
 // has one already; a new group needs its first election, which its leader
-// reports through SetGroupLeader. If ctx ends first, the topics exist
+// reports through SetDataGroupLeader. If ctx ends first, the topics exist
 // anyway and the answer is still success; the wait is logged.
 func (s *Service) waitForLeaders(ctx context.Context, results []TopicResult) {
 	var names []string
@@ -105,10 +105,10 @@ type LeaderInfo struct {
 // while the group has no leader. A partition without a data group keeps
 // the leader its own SetLeader recorded.
 func PartitionLeader(view *View, p Partition) LeaderInfo {
-	if p.Group == 0 {
+	if p.DataGroup == 0 {
 		return LeaderInfo{Leader: p.Leader, LeaderEpoch: p.LeaderEpoch}
 	}
-	g := view.Groups[p.Group]
+	g := view.DataGroups[p.DataGroup]
 	if g == nil || g.Leader < 0 {
 		return LeaderInfo{Leader: -1, LeaderEpoch: -1}
 	}

@@ -66,8 +66,8 @@ func TestTopicsPlanCreateOneBatch(t *testing.T) {
 			if ar.Topic != ct.ID || ar.Partition != part || !slices.Equal(ar.Replicas, want) {
 				t.Errorf("AssignReplicas = %+v, want replicas %v", ar, want)
 			}
-			if k := groupKeyOf(want); !slices.Equal(ar.Group.Members, k.Members) || ar.Group.Slot != k.Slot {
-				t.Errorf("group = %+v, want %+v", ar.Group, k)
+			if k := groupKeyOf(want); !slices.Equal(ar.DataGroup.Members, k.Members) || ar.DataGroup.Slot != k.Slot {
+				t.Errorf("group = %+v, want %+v", ar.DataGroup, k)
 			}
 			if sl.Topic != ct.ID || sl.Partition != part || sl.Leader != want[0] || sl.LeaderEpoch != 0 || sl.IfEpoch != -1 {
 				t.Errorf("SetLeader = %+v", sl)
@@ -195,8 +195,8 @@ func TestTopicsPlanCreateManualAssignment(t *testing.T) {
 	if !slices.Equal(a0.Replicas, []int32{1, 2}) || !slices.Equal(a1.Replicas, []int32{3, 1}) {
 		t.Errorf("replicas %v %v", a0.Replicas, a1.Replicas)
 	}
-	if a1.Group.Slot != 1 || !slices.Equal(a1.Group.Members, []int32{1, 3}) {
-		t.Errorf("group %+v", a1.Group)
+	if a1.DataGroup.Slot != 1 || !slices.Equal(a1.DataGroup.Members, []int32{1, 3}) {
+		t.Errorf("group %+v", a1.DataGroup)
 	}
 	if l := p.batch.Cmds[5].(statemachine.SetLeader).Leader; l != 3 {
 		t.Errorf("leader %d, want 3", l)

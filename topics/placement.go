@@ -74,11 +74,11 @@ func placeReplicas(ring []int32, rf int, c int) []int32 {
 // groupKeyOf returns the data group of a partition with these replicas:
 // members are the sorted replicas and the slot is the preferred leader's
 // index among them.
-func groupKeyOf(replicas []int32) statemachine.GroupKey {
+func groupKeyOf(replicas []int32) statemachine.DataGroupKey {
 	members := slices.Clone(replicas)
 	slices.Sort(members)
 	slot, _ := slices.BinarySearch(members, replicas[0])
-	return statemachine.GroupKey{Members: members, Slot: uint8(slot)}
+	return statemachine.DataGroupKey{Members: members, Slot: uint8(slot)}
 }
 
 // partitionCmds returns the three commands that create partition p of topic
@@ -87,7 +87,7 @@ func groupKeyOf(replicas []int32) statemachine.GroupKey {
 // epoch.
 func partitionCmds(id TopicID, p int32, replicas []int32) []statemachine.Command {
 	return []statemachine.Command{
-		statemachine.AssignReplicas{Topic: id, Partition: p, Replicas: replicas, Group: groupKeyOf(replicas)},
+		statemachine.AssignReplicas{Topic: id, Partition: p, Replicas: replicas, DataGroup: groupKeyOf(replicas)},
 		statemachine.SetLeader{Topic: id, Partition: p, Leader: replicas[0], LeaderEpoch: 0, IfEpoch: -1},
 		statemachine.SetISR{Topic: id, Partition: p, ISR: slices.Clone(replicas), IfEpoch: 0},
 	}

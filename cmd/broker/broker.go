@@ -16,11 +16,11 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
 
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
+	"github.com/skiff-broker/skiff/datapath"
 	"github.com/skiff-broker/skiff/kafka"
 	"github.com/skiff-broker/skiff/node"
 	"github.com/skiff-broker/skiff/topics"
-	"github.com/skiff-broker/skiff/topics/groups"
-	"github.com/skiff-broker/skiff/topics/records"
 )
 
 // Config configures a broker.
@@ -28,9 +28,9 @@ type Config struct {
 	Node   node.Config   // Node.KafkaAddr is the advertised address; filled from the listener when empty
 	Topics topics.Config // Topics.Store is set by Start
 	// Groups configures the group coordinator; zero values take Kafka's
-	// defaults (groups.DefaultConfig). Node, Topics and Logger are set by
+	// defaults (consumergroup.DefaultConfig). Node, Topics and Logger are set by
 	// Start.
-	Groups groups.Config
+	Groups consumergroup.Config
 
 	KafkaAddr       string        // Kafka listen address
 	HTTPAddr        string        // HTTP listen address ("" disables HTTP)
@@ -59,8 +59,8 @@ type Broker struct {
 	log    zerolog.Logger
 	node   *node.Node
 	topics *topics.Service
-	data   *records.Service
-	groups *groups.Service
+	data   *datapath.Service
+	groups *consumergroup.Service
 	kafka  *kafka.Server
 	stop   context.CancelFunc
 	httpd  *http.Server
@@ -109,7 +109,7 @@ func Start(cfg Config) (_ *Broker, err error) {
 	if b.topics, err = topics.New(cfg.Topics); err != nil {
 		return nil, err
 	}
-	if b.data, err = records.New(records.Config{
+	if b.data, err = datapath.New(datapath.Config{
 		Node:                b.node,
 		Logger:              cfg.Logger.With().Str("component", "records").Logger(),
 		MaintenanceInterval: cfg.MaintenanceInterval,
@@ -120,7 +120,7 @@ func Start(cfg Config) (_ *Broker, err error) {
 	gc.Node = b.node
 	gc.Topics = b.topics
 	gc.Logger = cfg.Logger.With().Str("component", "coordinator").Logger()
-	if b.groups, err = groups.New(gc); err != nil {
+	if b.groups, err = consumergroup.New(gc); err != nil {
 		return nil, err
 	}
 	var runCtx context.Context
@@ -186,7 +186,7 @@ func (b *Broker) goServe(name string, f func() error) {
 func (b *Broker) Node() *node.Node { return b.node }
 
 // Groups returns the broker's group coordinator.
-func (b *Broker) Groups() *groups.Service { return b.groups }
+func (b *Broker) Groups() *consumergroup.Service { return b.groups }
 
 // Topics returns the broker's topics service.
 func (b *Broker) Topics() *topics.Service { return b.topics }

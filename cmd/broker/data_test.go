@@ -357,8 +357,8 @@ func sameGroupDigests(c *clustertest.Cluster) error {
 		if b == nil {
 			return fmt.Errorf("node %d stopped", i+1)
 		}
-		for _, shard := range b.Node().LocalGroups() {
-			sm, ok := b.Node().GroupSM(shard)
+		for _, shard := range b.Node().LocalDataGroups() {
+			sm, ok := b.Node().DataGroupReplica(shard)
 			if !ok {
 				continue
 			}
@@ -550,14 +550,14 @@ func TestClusterProduceOneProposalPerGroup(t *testing.T) {
 		rt.Partitions = append(rt.Partitions, rp)
 	}
 	req.Topics = append(req.Topics, rt)
-	before := counterValue(c.Metrics(0), `node="1"`, "skiff_group_proposals_total{")
+	before := counterValue(c.Metrics(0), `node="1"`, "skiff_datagroup_proposals_total{")
 	resp := requestTo(t, c.KafkaAddrs()[0], req).(*kmsg.ProduceResponse)
 	for _, p := range resp.Topics[0].Partitions {
 		if p.ErrorCode != 0 || p.BaseOffset != 0 {
 			t.Fatalf("partition %d: code %d base offset %d", p.Partition, p.ErrorCode, p.BaseOffset)
 		}
 	}
-	if got := counterValue(c.Metrics(0), `node="1"`, "skiff_group_proposals_total{") - before; got != 1 {
+	if got := counterValue(c.Metrics(0), `node="1"`, "skiff_datagroup_proposals_total{") - before; got != 1 {
 		t.Fatalf("a 5-partition Produce took %v data-group proposals, want 1", got)
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/skiff-broker/skiff/cmd/broker/clustertest"
-	"github.com/skiff-broker/skiff/topics/groups"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
 // Consumer-group tests: real franz-go (and sarama, kcat) group consumers
@@ -31,7 +31,7 @@ const groupOffsetsPartitions = 10
 
 func groupCluster(t *testing.T) *clustertest.Cluster {
 	t.Helper()
-	return clustertest.New(t, 3, clustertest.Options{Groups: func(gc *groups.Config) {
+	return clustertest.New(t, 3, clustertest.Options{Groups: func(gc *consumergroup.Config) {
 		gc.OffsetsTopicPartitions = groupOffsetsPartitions
 		gc.InitialRebalanceDelay = 300 * time.Millisecond
 		gc.MinSessionTimeout = time.Second
@@ -255,7 +255,7 @@ func readyCoordinator(t *testing.T, c *clustertest.Cluster, group string) int32 
 func settleLeaders(t *testing.T, c *clustertest.Cluster, topics ...string) {
 	t.Helper()
 	coordinatorOf(t, c.KafkaAddrs()[0], "settle")
-	topics = append(topics, groups.OffsetsTopic)
+	topics = append(topics, consumergroup.OffsetsTopic)
 	err := clustertest.WaitFor(60*time.Second, func() error {
 		md, err := tryRequest(c.KafkaAddrs()[0], metadataReq(topics))
 		if err != nil {
@@ -365,7 +365,7 @@ func sameOffsetsPartition(a, b string) (string, string) {
 	for i := 0; ; i++ {
 		for j := 0; j < 50; j++ {
 			ga, gb := fmt.Sprintf("%s-%d", a, i), fmt.Sprintf("%s-%d", b, j)
-			if groups.PartitionFor(ga, groupOffsetsPartitions) == groups.PartitionFor(gb, groupOffsetsPartitions) {
+			if consumergroup.PartitionFor(ga, groupOffsetsPartitions) == consumergroup.PartitionFor(gb, groupOffsetsPartitions) {
 				return ga, gb
 			}
 		}
@@ -634,7 +634,7 @@ func TestClusterGroupStaticMemberRestartNoRebalance(t *testing.T) {
 // (uniform through the sticky balancer, range through the range balancer)
 // on three nodes; every record processed once across a member joining.
 func TestClusterGroupConsumerProtocol(t *testing.T) {
-	c := clustertest.New(t, 3, clustertest.Options{Groups: func(gc *groups.Config) {
+	c := clustertest.New(t, 3, clustertest.Options{Groups: func(gc *consumergroup.Config) {
 		gc.OffsetsTopicPartitions = groupOffsetsPartitions
 		gc.ConsumerHeartbeatInterval = 250 * time.Millisecond
 		gc.ConsumerSessionTimeout = 10 * time.Second
@@ -767,7 +767,7 @@ func TestClusterGroupProtocolAnswers(t *testing.T) {
 		}
 	}
 
-	md := metadataFrom(t, addrs[2], groups.OffsetsTopic)
+	md := metadataFrom(t, addrs[2], consumergroup.OffsetsTopic)
 	if len(md.Topics) != 1 || !md.Topics[0].IsInternal || len(md.Topics[0].Partitions) != groupOffsetsPartitions {
 		t.Errorf("__consumer_offsets in Metadata: %+v", md.Topics)
 	}
@@ -1105,11 +1105,11 @@ func TestClusterGroupKcatBalancedConsumer(t *testing.T) {
 	// A Metadata request that may auto-create __consumer_offsets creates
 	// the internal topic, with the coordinator's settings.
 	err = clustertest.WaitFor(30*time.Second, func() error {
-		req := metadataReq([]string{groups.OffsetsTopic})
+		req := metadataReq([]string{consumergroup.OffsetsTopic})
 		req.AllowAutoTopicCreation = true
 		md := requestTo(t, addrs[1], req).(*kmsg.MetadataResponse)
 		if mt := md.Topics[0]; mt.ErrorCode != 0 || !mt.IsInternal || len(mt.Partitions) != groupOffsetsPartitions {
-			return fmt.Errorf("%s: %v, internal %v, %d partitions", groups.OffsetsTopic, kerr.ErrorForCode(mt.ErrorCode), mt.IsInternal, len(mt.Partitions))
+			return fmt.Errorf("%s: %v, internal %v, %d partitions", consumergroup.OffsetsTopic, kerr.ErrorForCode(mt.ErrorCode), mt.IsInternal, len(mt.Partitions))
 		}
 		return nil
 	})
@@ -1162,13 +1162,13 @@ func TestClusterGroupOffsetsLogCompaction(t *testing.T) {
 			}
 		}
 	}
-	part := groups.PartitionFor(g1, groupOffsetsPartitions)
+	part := consumergroup.PartitionFor(g1, groupOffsetsPartitions)
 	err := clustertest.WaitFor(30*time.Second, func() error {
-		starts, err := adm.ListStartOffsets(ctx, groups.OffsetsTopic)
+		starts, err := adm.ListStartOffsets(ctx, consumergroup.OffsetsTopic)
 		if err != nil {
 			return err
 		}
-		if o, _ := starts.Lookup(groups.OffsetsTopic, part); o.Err != nil || o.Offset < 300 {
+		if o, _ := starts.Lookup(consumergroup.OffsetsTopic, part); o.Err != nil || o.Offset < 300 {
 			return fmt.Errorf("offsets partition %d starts at %d (%v)", part, o.Offset, o.Err)
 		}
 		return nil

@@ -85,8 +85,8 @@ func (b *Broker) Digest(groups bool) (DigestResponse, error) {
 		return out, nil
 	}
 	out.Groups = map[uint64]string{}
-	for _, shard := range b.node.LocalGroups() {
-		if sm, ok := b.node.GroupSM(shard); ok {
+	for _, shard := range b.node.LocalDataGroups() {
+		if sm, ok := b.node.DataGroupReplica(shard); ok {
 			if gd, err := sm.Lookup(datagroup.QueryDigest{}); err == nil {
 				out.Groups[shard], _ = gd.(string)
 			}

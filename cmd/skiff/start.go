@@ -11,9 +11,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-broker/skiff/cmd/broker"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 	"github.com/skiff-broker/skiff/node"
 	"github.com/skiff-broker/skiff/topics"
-	"github.com/skiff-broker/skiff/topics/groups"
 )
 
 func startFlags() []cli.Flag {
@@ -143,7 +143,7 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 	if mb < 1024 || mb > 1<<30 {
 		return broker.Config{}, fmt.Errorf("--socket.request.max.bytes must be between 1 KiB and 1 GiB, got %d", mb)
 	}
-	gc := groups.DefaultConfig()
+	gc := consumergroup.DefaultConfig()
 	op := c.Int("offsets.topic.num.partitions")
 	if op < 1 || op > 1<<16 {
 		return broker.Config{}, fmt.Errorf("--offsets.topic.num.partitions must be between 1 and %d, got %d", 1<<16, op)

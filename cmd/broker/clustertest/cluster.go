@@ -19,10 +19,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/skiff-broker/skiff/cmd/broker"
+	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 	"github.com/skiff-broker/skiff/node"
 	"github.com/skiff-broker/skiff/statemachine"
 	"github.com/skiff-broker/skiff/topics"
-	"github.com/skiff-broker/skiff/topics/groups"
 )
 
 // Options tune a test cluster.
@@ -31,7 +31,7 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	SessionTimeout    time.Duration
 	Topics            func(*topics.Config)
-	Groups            func(*groups.Config) // group coordinator settings (default: Kafka's)
+	Groups            func(*consumergroup.Config) // group coordinator settings (default: Kafka's)
 	// Dir holds the nodes' data; default a t.TempDir (or os.MkdirTemp for
 	// non-test users, removed by Close).
 	Dir    string
@@ -116,7 +116,7 @@ func New(tb testing.TB, n int, opts Options) *Cluster {
 		if opts.Topics != nil {
 			opts.Topics(&tc)
 		}
-		gc := groups.DefaultConfig()
+		gc := consumergroup.DefaultConfig()
 		if opts.Groups != nil {
 			opts.Groups(&gc)
 		}

@@ -1,4 +1,4 @@
-package groups
+package consumergroup
 
 import (
 	"encoding/binary"
@@ -73,7 +73,7 @@ type logEntry struct {
 	meta      *kmsg.GroupMetadataValue // nil: tombstone (group metadata)
 }
 
-var errBadRecord = errors.New("groups: undecodable __consumer_offsets record")
+var errBadRecord = errors.New("consumergroup: undecodable __consumer_offsets record")
 
 func decodeEntry(offset int64, key, value []byte) (logEntry, error) {
 	e := logEntry{offset: offset}
@@ -186,7 +186,7 @@ func decodeBatches(data []byte, fn func(offset int64, key, value []byte)) (next 
 	return next, skipped, nil
 }
 
-var errShortRecord = errors.New("groups: truncated record")
+var errShortRecord = errors.New("consumergroup: truncated record")
 
 // readRecord parses one record off b: its offset delta, key and value
 // (nil when null). The slices alias b.

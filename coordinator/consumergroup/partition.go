@@ -1,4 +1,4 @@
-package groups
+package consumergroup
 
 import (
 	"context"
@@ -75,7 +75,7 @@ func (p *partition) load(ctx context.Context) {
 	backoff := 20 * time.Millisecond
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := p.s.cfg.Node.ProposeGroup(pctx, p.shard, datagroup.Produce{})
+		_, err := p.s.cfg.Node.ProposeDataGroup(pctx, p.shard, datagroup.Produce{})
 		cancel()
 		if err == nil {
 			break
@@ -131,9 +131,9 @@ func (p *partition) unload() {
 // records are applied (including those of this node's own writes). Caller
 // holds p.mu.
 func (p *partition) catchUp(loading bool) error {
-	sm, ok := p.s.cfg.Node.GroupSM(p.shard)
+	sm, ok := p.s.cfg.Node.DataGroupReplica(p.shard)
 	if !ok {
-		return errors.New("groups: no local replica of the offsets partition's data group")
+		return errors.New("consumergroup: no local replica of the offsets partition's data group")
 	}
 	for {
 		data, hwm, logStart, err := sm.Read(p.key, p.next, readChunk)
@@ -164,11 +164,11 @@ func (p *partition) catchUp(loading bool) error {
 			p.apply(e, loading)
 		})
 		if err != nil {
-			return fmt.Errorf("groups: offsets partition %d at offset %d: %w", p.index, p.next, err)
+			return fmt.Errorf("consumergroup: offsets partition %d at offset %d: %w", p.index, p.next, err)
 		}
 		p.skipped += skipped
 		if next <= p.next {
-			return fmt.Errorf("groups: offsets partition %d: replay made no progress at %d", p.index, p.next)
+			return fmt.Errorf("consumergroup: offsets partition %d: replay made no progress at %d", p.index, p.next)
 		}
 		p.next = next
 		if p.next >= hwm {
@@ -256,7 +256,7 @@ func (p *partition) append(ctx context.Context, recs []kv) (int64, error) {
 			Records: encodeBatch(now, recs),
 		}},
 	}
-	res, err := p.s.cfg.Node.ProposeGroup(ctx, p.shard, cmd)
+	res, err := p.s.cfg.Node.ProposeDataGroup(ctx, p.shard, cmd)
 	if err != nil {
 		return 0, writeErr(err)
 	}
@@ -310,7 +310,7 @@ func (p *partition) maybeCompact() {
 	if p.closed || p.compacting {
 		return
 	}
-	sm, ok := p.s.cfg.Node.GroupSM(p.shard)
+	sm, ok := p.s.cfg.Node.DataGroupReplica(p.shard)
 	if !ok {
 		return
 	}
@@ -381,7 +381,7 @@ func (p *partition) compact(ctx context.Context) error {
 	}
 	dctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	res, err := p.s.cfg.Node.ProposeGroup(dctx, p.shard, datagroup.DeleteRecords{Parts: []datagroup.DeleteRecordsPart{{Key: p.key, Offset: first}}})
+	res, err := p.s.cfg.Node.ProposeDataGroup(dctx, p.shard, datagroup.DeleteRecords{Parts: []datagroup.DeleteRecordsPart{{Key: p.key, Offset: first}}})
 	if err != nil {
 		return writeErr(err)
 	}

@@ -19,7 +19,7 @@
 // everything of that partition (its groups, members, offsets). Order:
 // Service.mu before partition.mu; no lock is held while proposing or
 // waiting for a member.
-package groups
+package consumergroup
 
 import (
 	"context"
@@ -45,9 +45,9 @@ type Node interface {
 	ID() int32
 	Read(ctx context.Context, q any) (any, error)
 	LocalRead(q any) (any, error)
-	GroupLeader(shardID uint64) (leader int32, term uint64, ok bool)
-	GroupSM(shardID uint64) (*datagroup.StateMachine, bool)
-	ProposeGroup(ctx context.Context, shardID uint64, cmd datagroup.Command) (datagroup.Result, error)
+	DataGroupLeader(shardID uint64) (leader int32, term uint64, ok bool)
+	DataGroupReplica(shardID uint64) (*datagroup.StateMachine, bool)
+	ProposeDataGroup(ctx context.Context, shardID uint64, cmd datagroup.Command) (datagroup.Result, error)
 }
 
 // TopicCreator creates __consumer_offsets; *topics.Service implements it.
@@ -179,21 +179,21 @@ func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
 	case c.Node == nil:
-		return errors.New("groups: config: Node is required")
+		return errors.New("consumergroup: config: Node is required")
 	case c.Topics == nil:
-		return errors.New("groups: config: Topics is required")
+		return errors.New("consumergroup: config: Topics is required")
 	case c.OffsetsTopicPartitions < 1:
-		return fmt.Errorf("groups: config: offsets.topic.num.partitions must be at least 1, got %d", c.OffsetsTopicPartitions)
+		return fmt.Errorf("consumergroup: config: offsets.topic.num.partitions must be at least 1, got %d", c.OffsetsTopicPartitions)
 	case c.OffsetsTopicReplicationFactor < 1:
-		return fmt.Errorf("groups: config: offsets.topic.replication.factor must be at least 1, got %d", c.OffsetsTopicReplicationFactor)
+		return fmt.Errorf("consumergroup: config: offsets.topic.replication.factor must be at least 1, got %d", c.OffsetsTopicReplicationFactor)
 	case c.MinSessionTimeout > c.MaxSessionTimeout:
-		return errors.New("groups: config: group.min.session.timeout.ms exceeds group.max.session.timeout.ms")
+		return errors.New("consumergroup: config: group.min.session.timeout.ms exceeds group.max.session.timeout.ms")
 	case c.MaxGroupSize < 1:
-		return errors.New("groups: config: group.max.size must be at least 1")
+		return errors.New("consumergroup: config: group.max.size must be at least 1")
 	}
 	for _, a := range c.ConsumerAssignors {
 		if a != "uniform" && a != "range" {
-			return fmt.Errorf("groups: config: unknown assignor %q (uniform, range)", a)
+			return fmt.Errorf("consumergroup: config: unknown assignor %q (uniform, range)", a)
 		}
 	}
 	return nil
@@ -376,7 +376,7 @@ func topicFromView(v *topics.View) *offsetsTopic {
 		}
 		ot := &offsetsTopic{id: t.ID, shards: make([]uint64, len(t.Partitions)), view: v}
 		for i, p := range t.Partitions {
-			ot.shards[i] = p.Group
+			ot.shards[i] = p.DataGroup
 		}
 		return ot
 	}
@@ -393,7 +393,7 @@ func (s *Service) refresh() {
 	for i, p := range s.parts {
 		keep := t != nil && int(i) < len(t.shards) && t.id == p.topicID && t.shards[i] == p.shard
 		if keep {
-			leader, term, ok := s.cfg.Node.GroupLeader(p.shard)
+			leader, term, ok := s.cfg.Node.DataGroupLeader(p.shard)
 			keep = ok && leader == self && term == p.term && !p.failed()
 		}
 		if !keep {
@@ -413,7 +413,7 @@ func (s *Service) refresh() {
 		if shard == 0 || s.parts[idx] != nil {
 			continue
 		}
-		leader, term, ok := s.cfg.Node.GroupLeader(shard)
+		leader, term, ok := s.cfg.Node.DataGroupLeader(shard)
 		if !ok || leader != self {
 			continue
 		}
@@ -443,7 +443,7 @@ func (s *Service) coordinator(group string) (*partition, error) {
 	p := s.parts[idx]
 	s.mu.Unlock()
 	shard := t.shards[idx]
-	leader, term, ok := s.cfg.Node.GroupLeader(shard)
+	leader, term, ok := s.cfg.Node.DataGroupLeader(shard)
 	switch {
 	case shard == 0 || !ok:
 		return nil, fmt.Errorf("%w: offsets partition %d has no leader", ErrCoordinatorNotAvailable, idx)

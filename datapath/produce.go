@@ -1,4 +1,4 @@
-package records
+package datapath
 
 import (
 	"context"
@@ -102,7 +102,7 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 	}
 	if req.Acks == 0 {
 		for _, shard := range order {
-			if err := s.cfg.Node.ProposeGroupAsync(shard, groups[shard].cmd, 30*time.Second); err != nil {
+			if err := s.cfg.Node.ProposeDataGroupAsync(shard, groups[shard].cmd, 30*time.Second); err != nil {
 				s.log.Debug().Err(err).Uint64("shard", shard).Msg("acks=0 produce not proposed")
 			}
 		}
@@ -114,7 +114,7 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := s.cfg.Node.ProposeGroup(ctx, shard, w.cmd)
+			r, err := s.cfg.Node.ProposeDataGroup(ctx, shard, w.cmd)
 			for k, rf := range w.refs {
 				res := &out[rf.t].Partitions[rf.p]
 				switch {

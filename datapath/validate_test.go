@@ -1,4 +1,4 @@
-package records
+package datapath
 
 import (
 	"encoding/binary"

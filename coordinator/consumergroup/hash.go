@@ -1,4 +1,4 @@
-package groups
+package consumergroup
 
 import "unicode/utf16"
 

@@ -1,4 +1,4 @@
-package records
+package datapath
 
 import (
 	"context"
@@ -21,11 +21,11 @@ type Node interface {
 	// this replica's metadata without that guarantee.
 	Read(ctx context.Context, q any) (any, error)
 	LocalRead(q any) (any, error)
-	GroupLeader(shardID uint64) (leader int32, term uint64, ok bool)
-	GroupSM(shardID uint64) (*datagroup.StateMachine, bool)
-	LocalGroups() []uint64
-	ProposeGroup(ctx context.Context, shardID uint64, cmd datagroup.Command) (datagroup.Result, error)
-	ProposeGroupAsync(shardID uint64, cmd datagroup.Command, timeout time.Duration) error
+	DataGroupLeader(shardID uint64) (leader int32, term uint64, ok bool)
+	DataGroupReplica(shardID uint64) (*datagroup.StateMachine, bool)
+	LocalDataGroups() []uint64
+	ProposeDataGroup(ctx context.Context, shardID uint64, cmd datagroup.Command) (datagroup.Result, error)
+	ProposeDataGroupAsync(shardID uint64, cmd datagroup.Command, timeout time.Duration) error
 	NextProducerID(ctx context.Context) (int64, error)
 }
 
@@ -48,7 +48,7 @@ type Service struct {
 // New returns a data-path service.
 func New(cfg Config) (*Service, error) {
 	if cfg.Node == nil {
-		return nil, errors.New("records: Node is required")
+		return nil, errors.New("datapath: Node is required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -127,11 +127,11 @@ func (s *Service) leaderOf(t *topics.Topic, p int32) (shard uint64, term uint64,
 	if p < 0 || int(p) >= len(t.Partitions) {
 		return 0, 0, ErrUnknownTopicOrPart
 	}
-	shard = t.Partitions[p].Group
+	shard = t.Partitions[p].DataGroup
 	if shard == 0 {
 		return 0, 0, ErrLeaderNotAvailable
 	}
-	leader, term, ok := s.cfg.Node.GroupLeader(shard)
+	leader, term, ok := s.cfg.Node.DataGroupLeader(shard)
 	switch {
 	case !ok:
 		return shard, 0, ErrLeaderNotAvailable

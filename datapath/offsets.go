@@ -1,4 +1,4 @@
-package records
+package datapath
 
 import (
 	"context"
@@ -65,7 +65,7 @@ func (s *Service) leaderReplica(cat *catalog, catErr error, name string, p int32
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	sm, ok := s.cfg.Node.GroupSM(shard)
+	sm, ok := s.cfg.Node.DataGroupReplica(shard)
 	if !ok {
 		return nil, 0, nil, ErrNotLeader
 	}
@@ -126,7 +126,7 @@ func (s *Service) DeleteRecords(ctx context.Context, req []DeleteRecordsTopic) [
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := s.cfg.Node.ProposeGroup(ctx, shard, w.cmd)
+			r, err := s.cfg.Node.ProposeDataGroup(ctx, shard, w.cmd)
 			for k, rf := range w.refs {
 				res := &out[rf.t].Partitions[rf.p]
 				switch {

@@ -2,7 +2,7 @@
 // DeleteRecords, OffsetForLeaderEpoch and InitProducerId over the
 // partitions' data groups. kafka/ calls it through an interface; it reads
 // metadata through the node and proposes to data groups through the node.
-package records
+package datapath
 
 import (
 	"errors"
@@ -184,22 +184,22 @@ type EpochPartitionResult struct {
 
 // Per-partition outcomes; kafka/ maps each to one kerr code.
 var (
-	ErrNotLeader            = errors.New("records: not the leader of this partition") // NOT_LEADER_OR_FOLLOWER
-	ErrUnknownTopicOrPart   = errors.New("records: unknown topic or partition")       // UNKNOWN_TOPIC_OR_PARTITION
-	ErrUnknownTopicID       = errors.New("records: unknown topic ID")                 // UNKNOWN_TOPIC_ID
-	ErrLeaderNotAvailable   = errors.New("records: leader not available")             // LEADER_NOT_AVAILABLE
-	ErrCorruptMessage       = errors.New("records: corrupt message")                  // CORRUPT_MESSAGE
-	ErrMessageTooLarge      = errors.New("records: message too large")                // MESSAGE_TOO_LARGE
-	ErrOutOfOrderSequence   = errors.New("records: out of order sequence number")     // OUT_OF_ORDER_SEQUENCE_NUMBER
-	ErrInvalidProducerEpoch = errors.New("records: invalid producer epoch")           // INVALID_PRODUCER_EPOCH
-	ErrUnsupportedMagic     = errors.New("records: unsupported record format")        // UNSUPPORTED_FOR_MESSAGE_FORMAT
-	ErrInvalidRecord        = errors.New("records: invalid record")                   // INVALID_RECORD
-	ErrOffsetOutOfRange     = errors.New("records: offset out of range")              // OFFSET_OUT_OF_RANGE
-	ErrFencedLeaderEpoch    = errors.New("records: fenced leader epoch")              // FENCED_LEADER_EPOCH
-	ErrUnknownLeaderEpoch   = errors.New("records: unknown leader epoch")             // UNKNOWN_LEADER_EPOCH
-	ErrInvalidRequiredAcks  = errors.New("records: invalid required acks")            // INVALID_REQUIRED_ACKS
-	ErrTransactionsDisabled = errors.New("records: transactions are not supported")   // TRANSACTIONAL_ID_AUTHORIZATION_FAILED? see kafka/errors.go
-	ErrTimeout              = errors.New("records: request timed out")                // REQUEST_TIMED_OUT
-	ErrNotReady             = errors.New("records: not ready")                        // NOT_LEADER_OR_FOLLOWER (retriable)
-	ErrPolicyViolation      = errors.New("records: policy violation")                 // POLICY_VIOLATION
+	ErrNotLeader            = errors.New("datapath: not the leader of this partition") // NOT_LEADER_OR_FOLLOWER
+	ErrUnknownTopicOrPart   = errors.New("datapath: unknown topic or partition")       // UNKNOWN_TOPIC_OR_PARTITION
+	ErrUnknownTopicID       = errors.New("datapath: unknown topic ID")                 // UNKNOWN_TOPIC_ID
+	ErrLeaderNotAvailable   = errors.New("datapath: leader not available")             // LEADER_NOT_AVAILABLE
+	ErrCorruptMessage       = errors.New("datapath: corrupt message")                  // CORRUPT_MESSAGE
+	ErrMessageTooLarge      = errors.New("datapath: message too large")                // MESSAGE_TOO_LARGE
+	ErrOutOfOrderSequence   = errors.New("datapath: out of order sequence number")     // OUT_OF_ORDER_SEQUENCE_NUMBER
+	ErrInvalidProducerEpoch = errors.New("datapath: invalid producer epoch")           // INVALID_PRODUCER_EPOCH
+	ErrUnsupportedMagic     = errors.New("datapath: unsupported record format")        // UNSUPPORTED_FOR_MESSAGE_FORMAT
+	ErrInvalidRecord        = errors.New("datapath: invalid record")                   // INVALID_RECORD
+	ErrOffsetOutOfRange     = errors.New("datapath: offset out of range")              // OFFSET_OUT_OF_RANGE
+	ErrFencedLeaderEpoch    = errors.New("datapath: fenced leader epoch")              // FENCED_LEADER_EPOCH
+	ErrUnknownLeaderEpoch   = errors.New("datapath: unknown leader epoch")             // UNKNOWN_LEADER_EPOCH
+	ErrInvalidRequiredAcks  = errors.New("datapath: invalid required acks")            // INVALID_REQUIRED_ACKS
+	ErrTransactionsDisabled = errors.New("datapath: transactions are not supported")   // TRANSACTIONAL_ID_AUTHORIZATION_FAILED? see kafka/errors.go
+	ErrTimeout              = errors.New("datapath: request timed out")                // REQUEST_TIMED_OUT
+	ErrNotReady             = errors.New("datapath: not ready")                        // NOT_LEADER_OR_FOLLOWER (retriable)
+	ErrPolicyViolation      = errors.New("datapath: policy violation")                 // POLICY_VIOLATION
 )

@@ -1,4 +1,4 @@
-package records
+package datapath
 
 import (
 	"context"
@@ -28,11 +28,11 @@ func (s *Service) Run(ctx context.Context) {
 
 func (s *Service) maintain(ctx context.Context) {
 	self := s.cfg.Node.ID()
-	for _, shard := range s.cfg.Node.LocalGroups() {
-		if leader, _, ok := s.cfg.Node.GroupLeader(shard); !ok || leader != self {
+	for _, shard := range s.cfg.Node.LocalDataGroups() {
+		if leader, _, ok := s.cfg.Node.DataGroupLeader(shard); !ok || leader != self {
 			continue
 		}
-		sm, ok := s.cfg.Node.GroupSM(shard)
+		sm, ok := s.cfg.Node.DataGroupReplica(shard)
 		if !ok {
 			continue
 		}
@@ -65,12 +65,12 @@ func (s *Service) maintain(ctx context.Context) {
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if len(gone) > 0 {
-			if _, err := s.cfg.Node.ProposeGroup(pctx, shard, datagroup.DeletePartitions{Keys: gone}); err == nil {
+			if _, err := s.cfg.Node.ProposeDataGroup(pctx, shard, datagroup.DeletePartitions{Keys: gone}); err == nil {
 				s.log.Info().Uint64("shard", shard).Int("partitions", len(gone)).Msg("removed the logs of deleted topics")
 			}
 		}
 		if len(ret.Parts) > 0 {
-			if _, err := s.cfg.Node.ProposeGroup(pctx, shard, ret); err != nil {
+			if _, err := s.cfg.Node.ProposeDataGroup(pctx, shard, ret); err != nil {
 				s.log.Debug().Err(err).Uint64("shard", shard).Msg("retention proposal failed")
 			}
 		}

@@ -1,4 +1,4 @@
-package groups
+package consumergroup
 
 import (
 	"context"
@@ -58,9 +58,9 @@ func (s *Service) FindCoordinator(ctx context.Context, keyType int8, keys []stri
 		}
 		idx := PartitionFor(k, int32(len(t.shards)))
 		leader := int32(-1)
-		if l, _, ok := s.cfg.Node.GroupLeader(t.shards[idx]); ok {
+		if l, _, ok := s.cfg.Node.DataGroupLeader(t.shards[idx]); ok {
 			leader = l
-		} else if _, local := s.cfg.Node.GroupSM(t.shards[idx]); !local && ot != nil {
+		} else if _, local := s.cfg.Node.DataGroupReplica(t.shards[idx]); !local && ot != nil {
 			// No replica here: the leader the metadata shard recorded.
 			// (A replica without a leader is in an election: the
 			// recorded leader is likely the one that just failed.)

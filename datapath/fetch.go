@@ -1,4 +1,4 @@
-package records
+package datapath
 
 import (
 	"context"
@@ -77,7 +77,7 @@ func (s *Service) fetchOnce(req FetchRequest, cat *catalog, catErr error, waits 
 				res.Err = err
 				continue
 			}
-			sm, ok := s.cfg.Node.GroupSM(shard)
+			sm, ok := s.cfg.Node.DataGroupReplica(shard)
 			if !ok {
 				res.Err = ErrNotLeader
 				continue

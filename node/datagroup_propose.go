@@ -10,10 +10,10 @@ import (
 	"github.com/skiff-broker/skiff/statemachine/datagroup"
 )
 
-// ProposeGroup proposes cmd to a data group as one Raft entry and waits
+// ProposeDataGroup proposes cmd to a data group as one Raft entry and waits
 // until it is applied (committed by a majority: Kafka's acks=all). Errors
 // as for Propose; ErrTimeout means the outcome is unknown.
-func (n *Node) ProposeGroup(ctx context.Context, shardID uint64, cmd datagroup.Command) (datagroup.Result, error) {
+func (n *Node) ProposeDataGroup(ctx context.Context, shardID uint64, cmd datagroup.Command) (datagroup.Result, error) {
 	data := datagroup.Encode(cmd)
 	sess := n.nh.GetNoOPSession(shardID)
 	var res datagroup.Result
@@ -30,17 +30,17 @@ func (n *Node) ProposeGroup(ctx context.Context, shardID uint64, cmd datagroup.C
 		return nil
 	})
 	if err != nil {
-		n.m.groupProposalErrors.Inc()
+		n.m.dataGroupProposalErrors.Inc()
 		return datagroup.Result{}, err
 	}
-	n.m.groupProposals.Inc()
-	n.m.groupProposeSeconds.UpdateDuration(start)
-	n.m.groupProposedBytes.Add(len(data))
+	n.m.dataGroupProposals.Inc()
+	n.m.dataGroupProposeSeconds.UpdateDuration(start)
+	n.m.dataGroupProposedBytes.Add(len(data))
 	return res, nil
 }
 
-// ProposeGroupAsync proposes cmd without waiting for the outcome (acks=0).
-func (n *Node) ProposeGroupAsync(shardID uint64, cmd datagroup.Command, timeout time.Duration) error {
+// ProposeDataGroupAsync proposes cmd without waiting for the outcome (acks=0).
+func (n *Node) ProposeDataGroupAsync(shardID uint64, cmd datagroup.Command, timeout time.Duration) error {
 	rs, err := n.nh.Propose(n.nh.GetNoOPSession(shardID), datagroup.Encode(cmd), timeout)
 	if err != nil {
 		return mapError(err)

@@ -23,15 +23,15 @@ import (
 //     as soon as the metadata shard lists the group and its members' Raft
 //     addresses (also after a restart, from the local metadata state);
 //   - reports leadership: for each local group this node leads in a term
-//     the metadata shard does not have yet, it proposes SetGroupLeader — all
+//     the metadata shard does not have yet, it proposes SetDataGroupLeader — all
 //     such reports of one pass in one proposal;
 //   - balances leadership: a group's preferred leader is Members[Slot]; the
 //     current leader hands leadership to an alive preferred leader, checking
 //     the result on later passes (RequestLeaderTransfer is best effort).
 // Leader events from Dragonboat only wake the loop up.
 
-// groups tracks this node's data-group replicas.
-type groups struct {
+// dataGroups tracks this node's data-group replicas.
+type dataGroups struct {
 	mu       sync.Mutex
 	started  map[uint64]bool
 	sms      map[uint64]*datagroup.StateMachine
@@ -39,8 +39,8 @@ type groups struct {
 	kick     chan struct{}
 }
 
-func newGroups() *groups {
-	return &groups{
+func newDataGroups() *dataGroups {
+	return &dataGroups{
 		started:  map[uint64]bool{},
 		sms:      map[uint64]*datagroup.StateMachine{},
 		transfer: map[uint64]time.Time{},
@@ -49,14 +49,14 @@ func newGroups() *groups {
 }
 
 // Opened implements datagroup.Registry.
-func (g *groups) Opened(shard uint64, s *datagroup.StateMachine) {
+func (g *dataGroups) Opened(shard uint64, s *datagroup.StateMachine) {
 	g.mu.Lock()
 	g.sms[shard] = s
 	g.mu.Unlock()
 }
 
 // Closed implements datagroup.Registry.
-func (g *groups) Closed(shard uint64, s *datagroup.StateMachine) {
+func (g *dataGroups) Closed(shard uint64, s *datagroup.StateMachine) {
 	g.mu.Lock()
 	if g.sms[shard] == s {
 		delete(g.sms, shard)
@@ -64,26 +64,26 @@ func (g *groups) Closed(shard uint64, s *datagroup.StateMachine) {
 	g.mu.Unlock()
 }
 
-func (g *groups) wake() {
+func (g *dataGroups) wake() {
 	select {
 	case g.kick <- struct{}{}:
 	default:
 	}
 }
 
-// GroupSM returns this node's replica of a data group, if it runs here.
-func (n *Node) GroupSM(shardID uint64) (*datagroup.StateMachine, bool) {
-	n.groups.mu.Lock()
-	defer n.groups.mu.Unlock()
-	s, ok := n.groups.sms[shardID]
+// DataGroupReplica returns this node's replica of a data group, if it runs here.
+func (n *Node) DataGroupReplica(shardID uint64) (*datagroup.StateMachine, bool) {
+	n.dataGroups.mu.Lock()
+	defer n.dataGroups.mu.Unlock()
+	s, ok := n.dataGroups.sms[shardID]
 	return s, ok
 }
 
-// GroupLeader returns the leader of a data group as this node knows it
+// DataGroupLeader returns the leader of a data group as this node knows it
 // (Dragonboat's local view: a routing hint; the proposal path is what
 // guarantees correctness) and its term. ok is false when this node has no
 // replica of the group or knows no leader.
-func (n *Node) GroupLeader(shardID uint64) (leader int32, term uint64, ok bool) {
+func (n *Node) DataGroupLeader(shardID uint64) (leader int32, term uint64, ok bool) {
 	id, t, valid, err := n.nh.GetLeaderID(shardID)
 	if err != nil || !valid || id == 0 {
 		return -1, 0, false
@@ -91,7 +91,7 @@ func (n *Node) GroupLeader(shardID uint64) (leader int32, term uint64, ok bool) 
 	return int32(id), t, true
 }
 
-func (n *Node) groupConfig(shardID uint64) config.Config {
+func (n *Node) dataGroupConfig(shardID uint64) config.Config {
 	return config.Config{
 		ShardID:             shardID,
 		ReplicaID:           n.cfg.NodeID,
@@ -106,23 +106,23 @@ func (n *Node) groupConfig(shardID uint64) config.Config {
 	}
 }
 
-func (n *Node) groupLoop(ctx context.Context) {
-	log := n.log.With().Str("component", "groups").Logger()
+func (n *Node) dataGroupLoop(ctx context.Context) {
+	log := n.log.With().Str("component", "datagroups").Logger()
 	events := make(chan raftio.LeaderInfo, 256)
 	n.events.subscribe(events)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	factory := datagroup.NewFactory(n.groupsDir(), n.cfg.Logger.With().Str("component", "datagroup").Logger(), n.groups)
+	factory := datagroup.NewFactory(n.dataGroupsDir(), n.cfg.Logger.With().Str("component", "datagroup").Logger(), n.dataGroups)
 	var lastBalance time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-		case <-n.groups.kick:
+		case <-n.dataGroups.kick:
 		case <-events:
 		}
-		gv, err := n.LocalRead(statemachine.QueryGroups{})
+		gv, err := n.LocalRead(statemachine.QueryDataGroups{})
 		if err != nil {
 			continue
 		}
@@ -142,22 +142,22 @@ func (n *Node) groupLoop(ctx context.Context) {
 			if !slices.Contains(g.Members, self) {
 				continue
 			}
-			if !n.groups.isStarted(g.ShardID) {
-				if err := n.startGroup(g, brokers, factory); err != nil {
+			if !n.dataGroups.isStarted(g.ShardID) {
+				if err := n.startDataGroup(g, brokers, factory); err != nil {
 					log.Debug().Err(err).Uint64("shard", g.ShardID).Msg("data group not started yet")
 					continue
 				}
 				log.Info().Uint64("shard", g.ShardID).Ints32("members", g.Members).Msg("data group replica started")
 			}
-			leader, term, ok := n.GroupLeader(g.ShardID)
+			leader, term, ok := n.DataGroupLeader(g.ShardID)
 			if !ok || leader != self {
 				continue
 			}
 			if g.Leader != self || g.Term != term {
-				reports = append(reports, statemachine.SetGroupLeader{ShardID: g.ShardID, Leader: self, Term: term})
+				reports = append(reports, statemachine.SetDataGroupLeader{ShardID: g.ShardID, Leader: self, Term: term})
 			}
 			if balance {
-				n.balanceGroup(g, brokers, log)
+				n.balanceDataGroup(g, brokers, log)
 			}
 		}
 		if balance {
@@ -174,18 +174,18 @@ func (n *Node) groupLoop(ctx context.Context) {
 	}
 }
 
-func (n *Node) groupsDir() string { return n.cfg.DataDir + "/groups" }
+func (n *Node) dataGroupsDir() string { return n.cfg.DataDir + "/datagroups" }
 
-func (g *groups) isStarted(shard uint64) bool {
+func (g *dataGroups) isStarted(shard uint64) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.started[shard]
 }
 
-// startGroup starts this node's replica of a data group: from its own data
+// startDataGroup starts this node's replica of a data group: from its own data
 // when it has started before, else with the group's members as the initial
 // members (the same map on every member, built from the metadata shard).
-func (n *Node) startGroup(g *statemachine.DataGroup, brokers map[int32]*statemachine.Broker, factory dbsm.CreateOnDiskStateMachineFunc) error {
+func (n *Node) startDataGroup(g *statemachine.DataGroup, brokers map[int32]*statemachine.Broker, factory dbsm.CreateOnDiskStateMachineFunc) error {
 	var members map[uint64]dragonboat.Target
 	if !n.nh.HasNodeInfo(g.ShardID, n.cfg.NodeID) {
 		members = map[uint64]dragonboat.Target{}
@@ -197,21 +197,21 @@ func (n *Node) startGroup(g *statemachine.DataGroup, brokers map[int32]*statemac
 			members[uint64(m)] = b.RaftAddr
 		}
 	}
-	if err := n.nh.StartOnDiskReplica(members, false, factory, n.groupConfig(g.ShardID)); err != nil &&
+	if err := n.nh.StartOnDiskReplica(members, false, factory, n.dataGroupConfig(g.ShardID)); err != nil &&
 		!errors.Is(err, dragonboat.ErrShardAlreadyExist) {
 		return err
 	}
-	n.groups.mu.Lock()
-	n.groups.started[g.ShardID] = true
-	n.groups.mu.Unlock()
+	n.dataGroups.mu.Lock()
+	n.dataGroups.started[g.ShardID] = true
+	n.dataGroups.mu.Unlock()
 	return nil
 }
 
-// balanceGroup hands leadership of a group this node leads to the group's
+// balanceDataGroup hands leadership of a group this node leads to the group's
 // preferred leader, when that broker is alive. The outcome is checked by
 // later passes; a transfer is requested at most every 5 s per group
 // (RequestLeaderTransfer fails often on busy shards: notes-dragonboat §1.10).
-func (n *Node) balanceGroup(g *statemachine.DataGroup, brokers map[int32]*statemachine.Broker, log zerolog.Logger) {
+func (n *Node) balanceDataGroup(g *statemachine.DataGroup, brokers map[int32]*statemachine.Broker, log zerolog.Logger) {
 	if int(g.Slot) >= len(g.Members) {
 		return
 	}
@@ -222,13 +222,13 @@ func (n *Node) balanceGroup(g *statemachine.DataGroup, brokers map[int32]*statem
 	if b := brokers[preferred]; b == nil || !b.Alive {
 		return
 	}
-	n.groups.mu.Lock()
-	last := n.groups.transfer[g.ShardID]
+	n.dataGroups.mu.Lock()
+	last := n.dataGroups.transfer[g.ShardID]
 	due := time.Since(last) > 5*time.Second
 	if due {
-		n.groups.transfer[g.ShardID] = time.Now()
+		n.dataGroups.transfer[g.ShardID] = time.Now()
 	}
-	n.groups.mu.Unlock()
+	n.dataGroups.mu.Unlock()
 	if !due {
 		return
 	}
@@ -239,12 +239,12 @@ func (n *Node) balanceGroup(g *statemachine.DataGroup, brokers map[int32]*statem
 	log.Info().Uint64("shard", g.ShardID).Int32("to", preferred).Msg("handing group leadership to its preferred leader")
 }
 
-// LocalGroups lists the data groups with a replica open on this node.
-func (n *Node) LocalGroups() []uint64 {
-	n.groups.mu.Lock()
-	defer n.groups.mu.Unlock()
-	out := make([]uint64, 0, len(n.groups.sms))
-	for id := range n.groups.sms {
+// LocalDataGroups lists the data groups with a replica open on this node.
+func (n *Node) LocalDataGroups() []uint64 {
+	n.dataGroups.mu.Lock()
+	defer n.dataGroups.mu.Unlock()
+	out := make([]uint64, 0, len(n.dataGroups.sms))
+	for id := range n.dataGroups.sms {
 		out = append(out, id)
 	}
 	slices.Sort(out)

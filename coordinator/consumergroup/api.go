@@ -1,4 +1,4 @@
-package groups
+package consumergroup
 
 import "github.com/skiff-broker/skiff/statemachine"
 
