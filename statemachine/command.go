@@ -20,19 +20,19 @@ const FormatVersion byte = 1
 type Op uint8
 
 const (
-	OpBatch          Op = 1  // Batch: many commands, one proposal, one Update
-	OpCreateTopic    Op = 2  // CreateTopic
-	OpAssignReplicas Op = 3  // AssignReplicas
-	OpSetLeader      Op = 4  // SetLeader
-	OpSetISR         Op = 5  // SetISR
-	OpDeleteTopic    Op = 6  // DeleteTopic
-	OpAlterConfigs   Op = 7  // AlterConfigs
-	OpAddPartitions  Op = 8  // AddPartitions
-	OpRegisterBroker Op = 9  // RegisterBroker
-	OpHeartbeat      Op = 10 // Heartbeat
-	OpFenceBroker    Op = 11 // FenceBroker
+	OpBatch              Op = 1  // Batch: many commands, one proposal, one Update
+	OpCreateTopic        Op = 2  // CreateTopic
+	OpAssignReplicas     Op = 3  // AssignReplicas
+	OpSetLeader          Op = 4  // SetLeader
+	OpSetISR             Op = 5  // SetISR
+	OpDeleteTopic        Op = 6  // DeleteTopic
+	OpAlterConfigs       Op = 7  // AlterConfigs
+	OpAddPartitions      Op = 8  // AddPartitions
+	OpRegisterBroker     Op = 9  // RegisterBroker
+	OpHeartbeat          Op = 10 // Heartbeat
+	OpFenceBroker        Op = 11 // FenceBroker
 	OpSetDataGroupLeader Op = 12 // SetDataGroupLeader
-	OpAllocatePIDs   Op = 13 // AllocateProducerIDs
+	OpAllocatePIDs       Op = 13 // AllocateProducerIDs
 )
 
 // Command is any metadata command.
@@ -72,7 +72,7 @@ type AssignReplicas struct {
 	Topic     TopicID
 	Partition int32
 	Replicas  []int32
-	DataGroup     DataGroupKey
+	DataGroup DataGroupKey
 }
 
 // SetLeader sets a partition's leader and epoch if the current epoch is
@@ -174,7 +174,7 @@ func (AddPartitions) Op() Op       { return OpAddPartitions }
 func (RegisterBroker) Op() Op      { return OpRegisterBroker }
 func (Heartbeat) Op() Op           { return OpHeartbeat }
 func (FenceBroker) Op() Op         { return OpFenceBroker }
-func (SetDataGroupLeader) Op() Op      { return OpSetDataGroupLeader }
+func (SetDataGroupLeader) Op() Op  { return OpSetDataGroupLeader }
 func (AllocateProducerIDs) Op() Op { return OpAllocatePIDs }
 
 // Code is the outcome of one command, reported in the proposal's result.

@@ -21,7 +21,7 @@ import (
 const (
 	prefixApplied   byte = 'a'
 	prefixBroker    byte = 'b'
-	prefixDataGroup     byte = 'g'
+	prefixDataGroup byte = 'g'
 	prefixHeartbeat byte = 'h'
 	prefixNextShard byte = 'n'
 	prefixNextPID   byte = 'p'

@@ -38,7 +38,7 @@ func (st *state) viewTopics(q *QueryTopics) *View {
 	v := &View{
 		Index:          st.applied,
 		Brokers:        st.sortedBrokers(),
-		DataGroups:         map[uint64]*DataGroup{},
+		DataGroups:     map[uint64]*DataGroup{},
 		PartitionCount: st.partitions,
 	}
 	if q.All {

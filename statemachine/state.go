@@ -178,10 +178,10 @@ type tx struct {
 	heartbeats  map[int32]uint64
 	hbOrder     []int32
 
-	newGroups  []*DataGroup
-	groupByKey map[string]uint64
-	updDataGroups  map[uint64]*DataGroup // existing groups changed by this tx
-	updOrder   []uint64
+	newGroups     []*DataGroup
+	groupByKey    map[string]uint64
+	updDataGroups map[uint64]*DataGroup // existing groups changed by this tx
+	updOrder      []uint64
 
 	nextShard      uint64
 	nextPID        int64
@@ -191,15 +191,15 @@ type tx struct {
 
 func newTx(base *state) *tx {
 	return &tx{
-		base:       base,
-		topics:     map[string]*Topic{},
-		byID:       map[TopicID]string{},
-		brokers:    map[int32]*Broker{},
-		heartbeats: map[int32]uint64{},
-		groupByKey: map[string]uint64{},
-		updDataGroups:  map[uint64]*DataGroup{},
-		nextShard:  base.nextShard,
-		nextPID:    base.nextPID,
+		base:          base,
+		topics:        map[string]*Topic{},
+		byID:          map[TopicID]string{},
+		brokers:       map[int32]*Broker{},
+		heartbeats:    map[int32]uint64{},
+		groupByKey:    map[string]uint64{},
+		updDataGroups: map[uint64]*DataGroup{},
+		nextShard:     base.nextShard,
+		nextPID:       base.nextPID,
 	}
 }
 

@@ -34,7 +34,7 @@ type Partition struct {
 	Leader      int32   // -1 when unknown
 	LeaderEpoch int32
 	ISR         []int32
-	DataGroup       uint64 // shard ID of the data group carrying this partition
+	DataGroup   uint64 // shard ID of the data group carrying this partition
 }
 
 // Topic is a topic and all its partitions (index = partition number).
