@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/skiff-broker/skiff/statemachine/datagroup"
+	"github.com/skiff-broker/skiff/topics"
 )
 
 // Fetch reads committed batches (a data group's state machine only ever
@@ -46,7 +47,7 @@ func (s *Service) Fetch(ctx context.Context, req FetchRequest) []FetchTopicResul
 // fetchOnce reads every partition once. When waits is non-nil it collects
 // the change channels of the groups read (taken before reading, so that an
 // append between the read and the wait is not missed).
-func (s *Service) fetchOnce(req FetchRequest, cat *catalog, catErr error, waits *[]<-chan struct{}) ([]FetchTopicResult, int) {
+func (s *Service) fetchOnce(req FetchRequest, cat *topics.Catalog, catErr error, waits *[]<-chan struct{}) ([]FetchTopicResult, int) {
 	out := make([]FetchTopicResult, len(req.Topics))
 	total := 0
 	maxBytes := int(req.MaxBytes)
@@ -63,7 +64,7 @@ func (s *Service) fetchOnce(req FetchRequest, cat *catalog, catErr error, waits 
 				res.Err = nodeErr(catErr)
 				continue
 			}
-			t, err := cat.lookup(rt.Name, rt.TopicID)
+			t, err := lookup(cat, rt.Name, rt.TopicID)
 			if err != nil {
 				res.Err = err
 				continue

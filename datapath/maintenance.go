@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/skiff-broker/skiff/statemachine"
 	"github.com/skiff-broker/skiff/statemachine/datagroup"
+	"github.com/skiff-broker/skiff/topics"
 )
 
 // Run does the data groups' housekeeping until ctx ends: every
@@ -44,15 +44,16 @@ func (s *Service) maintain(ctx context.Context) {
 		for _, k := range parts {
 			ids = append(ids, k.Topic)
 		}
-		v, err := s.cfg.Node.Read(ctx, statemachine.QueryTopics{IDs: ids})
+		// Linearizable: a local replica that has not applied a topic's
+		// creation yet would take its partitions for deleted ones.
+		cat, err := topics.ReadCatalog(ctx, s.cfg.Node, nil, ids)
 		if err != nil {
 			continue
 		}
-		cat := newCatalog(v.(*statemachine.View))
 		var gone []datagroup.PartitionKey
 		ret := datagroup.Retention{NowMs: s.cfg.Now().UnixMilli()}
 		for _, k := range parts {
-			t := cat.byID[k.Topic]
+			t := cat.Topic("", k.Topic)
 			if t == nil || int(k.Partition) >= len(t.Partitions) {
 				gone = append(gone, k)
 				continue

@@ -53,11 +53,11 @@ func (s *Service) ListOffsets(ctx context.Context, isolationLevel int8, req []Li
 
 // leaderReplica resolves a partition and returns this node's replica of
 // its data group, which this node must lead.
-func (s *Service) leaderReplica(cat *catalog, catErr error, name string, p int32) (*datagroup.StateMachine, uint64, *topics.Topic, error) {
+func (s *Service) leaderReplica(cat *topics.Catalog, catErr error, name string, p int32) (*datagroup.StateMachine, uint64, *topics.Topic, error) {
 	if catErr != nil {
 		return nil, 0, nil, nodeErr(catErr)
 	}
-	t, err := cat.lookup(name, TopicID{})
+	t, err := lookup(cat, name, TopicID{})
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -96,7 +96,7 @@ func (s *Service) DeleteRecords(ctx context.Context, req []DeleteRecordsTopic) [
 				res.Err = nodeErr(catErr)
 				continue
 			}
-			t, err := cat.lookup(rt.Name, TopicID{})
+			t, err := lookup(cat, rt.Name, TopicID{})
 			if err != nil {
 				res.Err = err
 				continue

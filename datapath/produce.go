@@ -48,7 +48,12 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 			ids = append(ids, rt.TopicID)
 		}
 	}
-	cat, err := s.catalog(ctx, names, ids)
+	// One linearizable read, not the local replica: Produce is the only
+	// command that creates a partition's log in a data group, and the data
+	// group cannot check the metadata shard, so a topic whose deletion has
+	// committed must not be found here (node/doc.go, "Which reads are
+	// local").
+	cat, err := topics.ReadCatalog(ctx, s.cfg.Node, names, ids)
 	if err != nil {
 		return fail(nodeErr(err))
 	}
@@ -62,7 +67,7 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 	var order []uint64
 	now := s.cfg.Now().UnixMilli()
 	for i, rt := range req.Topics {
-		t, err := cat.lookup(rt.Name, rt.TopicID)
+		t, err := lookup(cat, rt.Name, rt.TopicID)
 		if err != nil {
 			for j := range rt.Partitions {
 				out[i].Partitions[j].Err = err

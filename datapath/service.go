@@ -9,7 +9,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/skiff-broker/skiff/node"
-	"github.com/skiff-broker/skiff/statemachine"
 	"github.com/skiff-broker/skiff/statemachine/datagroup"
 	"github.com/skiff-broker/skiff/topics"
 )
@@ -17,10 +16,9 @@ import (
 // Node is what the data path needs from the node; *node.Node implements it.
 type Node interface {
 	ID() int32
-	// Read is a linearizable read of the metadata shard; LocalRead reads
-	// this replica's metadata without that guarantee.
-	Read(ctx context.Context, q any) (any, error)
-	LocalRead(q any) (any, error)
+	// ReadTopics (linearizable) and LocalTopics (this replica) read topic
+	// metadata.
+	topics.MetadataReader
 	DataGroupLeader(shardID uint64) (leader int32, term uint64, ok bool)
 	DataGroupReplica(shardID uint64) (*datagroup.StateMachine, bool)
 	LocalDataGroups() []uint64
@@ -59,64 +57,21 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg, log: cfg.Logger}, nil
 }
 
-// catalog resolves topics by name or ID: from the local metadata replica
-// first (no round trip on the hot path), and through one linearizable read
-// when something is missing locally (a topic created a moment ago).
-type catalog struct {
-	view   *topics.View
-	byName map[string]*topics.Topic
-	byID   map[TopicID]*topics.Topic
-}
-
-func (s *Service) catalog(ctx context.Context, names []string, ids []TopicID) (*catalog, error) {
-	q := statemachine.QueryTopics{Names: names, IDs: ids}
-	v, err := s.cfg.Node.LocalRead(q)
-	if err == nil {
-		c := newCatalog(v.(*topics.View))
-		if c.complete(names, ids) {
-			return c, nil
-		}
-	}
-	v, err = s.cfg.Node.Read(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return newCatalog(v.(*topics.View)), nil
-}
-
-func newCatalog(v *topics.View) *catalog {
-	c := &catalog{view: v, byName: make(map[string]*topics.Topic, len(v.Topics)), byID: make(map[TopicID]*topics.Topic, len(v.Topics))}
-	for _, t := range v.Topics {
-		c.byName[t.Name] = t
-		c.byID[t.ID] = t
-	}
-	return c
-}
-
-func (c *catalog) complete(names []string, ids []TopicID) bool {
-	for _, n := range names {
-		if c.byName[n] == nil {
-			return false
-		}
-	}
-	for _, id := range ids {
-		if c.byID[id] == nil {
-			return false
-		}
-	}
-	return true
+// catalog resolves a request's topics local first (topics.LocalCatalog):
+// for Fetch, ListOffsets, OffsetForLeaderEpoch and DeleteRecords, which
+// never create a partition in a data group (node/doc.go, "Which reads are
+// local"). Produce uses topics.ReadCatalog.
+func (s *Service) catalog(ctx context.Context, names []string, ids []TopicID) (*topics.Catalog, error) {
+	return topics.LocalCatalog(ctx, s.cfg.Node, names, ids)
 }
 
 // lookup finds a topic by name, or by ID when name is "".
-func (c *catalog) lookup(name string, id TopicID) (*topics.Topic, error) {
-	if name == "" {
-		if t := c.byID[id]; t != nil {
-			return t, nil
-		}
-		return nil, ErrUnknownTopicID
-	}
-	if t := c.byName[name]; t != nil {
+func lookup(c *topics.Catalog, name string, id TopicID) (*topics.Topic, error) {
+	if t := c.Topic(name, id); t != nil {
 		return t, nil
+	}
+	if name == "" {
+		return nil, ErrUnknownTopicID
 	}
 	return nil, ErrUnknownTopicOrPart
 }

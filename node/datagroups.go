@@ -122,17 +122,16 @@ func (n *Node) dataGroupLoop(ctx context.Context) {
 		case <-n.dataGroups.kick:
 		case <-events:
 		}
-		gv, err := n.LocalRead(statemachine.QueryDataGroups{})
+		all, err := n.LocalDataGroupTable()
 		if err != nil {
 			continue
 		}
-		bv, err := n.LocalRead(statemachine.QueryBrokers{})
+		bv, err := n.LocalBrokers()
 		if err != nil {
 			continue
 		}
-		all := gv.([]*statemachine.DataGroup)
 		brokers := map[int32]*statemachine.Broker{}
-		for _, b := range bv.(*statemachine.BrokersView).Brokers {
+		for _, b := range bv.Brokers {
 			brokers[b.ID] = b
 		}
 		self := n.ID()

@@ -79,11 +79,10 @@ func (n *Node) fenceLoop(ctx context.Context) {
 			watched = nil
 			continue
 		}
-		v, err := n.LocalRead(statemachine.QueryBrokers{})
+		bv, err := n.LocalBrokers()
 		if err != nil {
 			continue
 		}
-		bv := v.(*statemachine.BrokersView)
 		now := time.Now()
 		if watched == nil {
 			// New leader: give every broker a full session from now.

@@ -37,35 +37,3 @@ func (n *Node) Propose(ctx context.Context, kind string, cmd statemachine.Comman
 	n.m.proposeSeconds(kind).UpdateDuration(start)
 	return res, nil
 }
-
-// Read is a linearizable read of the metadata shard (Dragonboat SyncRead:
-// a ReadIndex round, then a local Lookup). q is one of the statemachine
-// Query* types. It works on followers.
-func (n *Node) Read(ctx context.Context, q any) (any, error) {
-	var out any
-	start := time.Now()
-	err := n.retry(ctx, true, func(ctx context.Context) error {
-		v, err := n.nh.SyncRead(ctx, MetadataShardID, q)
-		if err != nil {
-			return err
-		}
-		out = v
-		return nil
-	})
-	if err != nil {
-		n.m.readErrors.Inc()
-		return nil, err
-	}
-	n.m.readSeconds.UpdateDuration(start)
-	return out, nil
-}
-
-// LocalRead reads this replica's state without a linearizability guarantee
-// (Dragonboat StaleRead). For digests, diagnostics and the fencing loop only.
-func (n *Node) LocalRead(q any) (any, error) {
-	v, err := n.nh.StaleRead(MetadataShardID, q)
-	if err != nil {
-		return nil, mapError(err)
-	}
-	return v, nil
-}

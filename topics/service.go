@@ -32,9 +32,8 @@ type Store interface {
 	// Errors wrap node.ErrNotReady (not committed), node.ErrTimeout (outcome
 	// unknown) or node.ErrClosed.
 	Propose(ctx context.Context, kind string, cmd statemachine.Command) (statemachine.Result, error)
-	// Read is a linearizable read (SyncRead) of the metadata shard; q is one
-	// of the statemachine Query* types.
-	Read(ctx context.Context, q any) (any, error)
+	// ReadTopics is a linearizable read (SyncRead) of the metadata shard.
+	ReadTopics(ctx context.Context, q statemachine.QueryTopics) (*statemachine.View, error)
 }
 
 // Config configures a Service.
@@ -107,13 +106,9 @@ func (s *Service) Describe(ctx context.Context, q Query) (*View, error) {
 
 // read does one linearizable QueryTopics read.
 func (s *Service) read(ctx context.Context, what string, q statemachine.QueryTopics) (*View, error) {
-	v, err := s.cfg.Store.Read(ctx, q)
+	view, err := s.cfg.Store.ReadTopics(ctx, q)
 	if err != nil {
 		return nil, wrapStoreError(what, err)
-	}
-	view, ok := v.(*View)
-	if !ok || view == nil {
-		return nil, fmt.Errorf("topics: %s: read returned %T, want *statemachine.View", what, v)
 	}
 	return view, nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"github.com/skiff-broker/skiff/statemachine"
 	"github.com/skiff-broker/skiff/statemachine/datagroup"
 )
 
@@ -66,7 +65,7 @@ func (b *Broker) ready(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	_, err := b.node.Read(ctx, statemachine.QueryDigest{})
+	_, err := b.node.ReadBrokers(ctx) // a small answer: the state is not hashed
 	return err
 }
 
@@ -75,11 +74,10 @@ func (b *Broker) ready(ctx context.Context) error {
 // reads the replica's whole logs and pauses its applies meanwhile: for
 // tests and diagnosis, not for monitoring.
 func (b *Broker) Digest(groups bool) (DigestResponse, error) {
-	v, err := b.node.LocalRead(statemachine.QueryDigest{})
+	d, err := b.node.LocalDigest()
 	if err != nil {
 		return DigestResponse{}, err
 	}
-	d := v.(statemachine.Digest)
 	out := DigestResponse{Node: b.node.ID(), Index: d.Index, Digest: d.Sum, Topics: d.Topics}
 	if !groups {
 		return out, nil

@@ -103,12 +103,12 @@ func (s *Service) ensureTopic(ctx context.Context) (*offsetsTopic, error) {
 	if t != nil {
 		return t, nil
 	}
-	bv, err := s.cfg.Node.Read(ctx, statemachine.QueryBrokers{})
+	bv, err := s.cfg.Node.ReadBrokers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCoordinatorNotAvailable, err)
 	}
 	live := 0
-	for _, b := range bv.(*statemachine.BrokersView).Brokers {
+	for _, b := range bv.Brokers {
 		if b.Alive {
 			live++
 		}

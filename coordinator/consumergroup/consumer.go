@@ -133,12 +133,12 @@ func (c *consumerGroup) subscribedTopicNames() []string {
 }
 
 func (c *consumerGroup) allTopicNames() []string {
-	v, err := c.g.p.s.cfg.Node.LocalRead(topics.Query{All: true})
+	v, err := c.g.p.s.cfg.Node.LocalTopics(topics.Query{All: true})
 	if err != nil {
 		return nil
 	}
 	var out []string
-	for _, t := range v.(*topics.View).Topics {
+	for _, t := range v.Topics {
 		if !t.Internal {
 			out = append(out, t.Name)
 		}
@@ -505,12 +505,12 @@ func (c *consumerGroup) subscribedTopics() []topicInfo {
 	if !regex && len(q.Names) == 0 {
 		return nil
 	}
-	v, err := c.g.p.s.cfg.Node.LocalRead(q)
+	v, err := c.g.p.s.cfg.Node.LocalTopics(q)
 	if err != nil {
 		return nil
 	}
 	var out []topicInfo
-	for _, t := range v.(*topics.View).Topics {
+	for _, t := range v.Topics {
 		if t.Internal {
 			continue
 		}

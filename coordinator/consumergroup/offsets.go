@@ -2,45 +2,34 @@ package consumergroup
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/skiff-broker/skiff/topics"
 )
 
-// resolvedTopics maps request topics to metadata: by name, or by ID.
-type resolvedTopics struct {
-	view   *topics.View
-	byName map[string]*topics.Topic
-	byID   map[TopicID]*topics.Topic
-}
-
-func (s *Service) resolveTopics(ctx context.Context, names []string, ids []TopicID) (*resolvedTopics, error) {
-	r := &resolvedTopics{byName: map[string]*topics.Topic{}, byID: map[TopicID]*topics.Topic{}}
+// resolveTopics resolves a request's topics local first
+// (topics.LocalCatalog): offsets are group state, and a commit for a topic
+// deleted a moment ago is removed by the cleanup pass (node/doc.go, "Which
+// reads are local"). No topics: no read.
+func (s *Service) resolveTopics(ctx context.Context, names []string, ids []TopicID) (*topics.Catalog, error) {
 	if len(names) == 0 && len(ids) == 0 {
-		return r, nil
+		return topics.NewCatalog(&topics.View{}), nil
 	}
-	v, err := s.topicView(ctx, names, ids)
+	c, err := topics.LocalCatalog(ctx, s.cfg.Node, names, ids)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrCoordinatorNotAvailable, err)
 	}
-	r.view = v
-	for _, t := range v.Topics {
-		r.byName[t.Name] = t
-		r.byID[t.ID] = t
-	}
-	return r, nil
+	return c, nil
 }
 
 // lookup returns the topic named, or with id when name is "".
-func (r *resolvedTopics) lookup(name string, id TopicID) (*topics.Topic, error) {
-	if name == "" {
-		if t := r.byID[id]; t != nil {
-			return t, nil
-		}
-		return nil, ErrUnknownTopicID
-	}
-	if t := r.byName[name]; t != nil {
+func lookup(c *topics.Catalog, name string, id TopicID) (*topics.Topic, error) {
+	if t := c.Topic(name, id); t != nil {
 		return t, nil
+	}
+	if name == "" {
+		return nil, ErrUnknownTopicID
 	}
 	return nil, ErrUnknownTopicOrPartition
 }
@@ -87,7 +76,7 @@ func (s *Service) Commit(ctx context.Context, req CommitRequest) []TopicErrors {
 	now := s.cfg.Now().UnixMilli()
 	var recs []kv
 	for i, t := range req.Topics {
-		mt, err := rt.lookup(t.Name, t.ID)
+		mt, err := lookup(rt, t.Name, t.ID)
 		if mt != nil {
 			out[i].Name, out[i].ID = mt.Name, mt.ID
 		}
@@ -184,7 +173,7 @@ func (s *Service) Fetch(ctx context.Context, groups []FetchGroup) []FetchedGroup
 	return out
 }
 
-func (s *Service) fetchGroup(ctx context.Context, fg FetchGroup, rt *resolvedTopics, rerr error) FetchedGroup {
+func (s *Service) fetchGroup(ctx context.Context, fg FetchGroup, rt *topics.Catalog, rerr error) FetchedGroup {
 	res := FetchedGroup{Group: fg.Group}
 	p, err := s.coordinator(fg.Group)
 	if err == nil && rerr != nil && fg.Topics != nil {
@@ -240,13 +229,13 @@ func (s *Service) fetchGroup(ctx context.Context, fg FetchGroup, rt *resolvedTop
 		ft := FetchedTopic{Name: t.Name, ID: t.ID}
 		var terr error
 		if t.Name == "" {
-			mt, err := rt.lookup("", t.ID)
+			mt, err := lookup(rt, "", t.ID)
 			if err != nil {
 				terr = err
 			} else {
 				ft.Name = mt.Name
 			}
-		} else if mt, _ := rt.lookup(t.Name, TopicID{}); mt != nil {
+		} else if mt, _ := lookup(rt, t.Name, TopicID{}); mt != nil {
 			ft.ID = mt.ID
 		}
 		for _, part := range t.Partitions {
@@ -270,11 +259,11 @@ func (s *Service) fetchGroup(ctx context.Context, fg FetchGroup, rt *resolvedTop
 
 // topicID returns the ID of a topic from the local metadata replica.
 func (s *Service) topicID(name string) (TopicID, bool) {
-	v, err := s.cfg.Node.LocalRead(topics.Query{Names: []string{name}})
+	v, err := s.cfg.Node.LocalTopics(topics.Query{Names: []string{name}})
 	if err != nil {
 		return TopicID{}, false
 	}
-	for _, t := range v.(*topics.View).Topics {
+	for _, t := range v.Topics {
 		if t.Name == name {
 			return t.ID, true
 		}
@@ -325,7 +314,7 @@ func (s *Service) DeleteOffsets(ctx context.Context, group string, ts []DeleteTo
 	}
 	for i, t := range ts {
 		out[i] = TopicErrors{Name: t.Name, Partitions: make([]PartitionError, len(t.Partitions))}
-		mt, terr := rt.lookup(t.Name, TopicID{})
+		mt, terr := lookup(rt, t.Name, TopicID{})
 		for j, part := range t.Partitions {
 			pe := &out[i].Partitions[j]
 			pe.Partition = part

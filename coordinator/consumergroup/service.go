@@ -43,8 +43,11 @@ const OffsetsTopic = "__consumer_offsets"
 // it.
 type Node interface {
 	ID() int32
-	Read(ctx context.Context, q any) (any, error)
-	LocalRead(q any) (any, error)
+	// ReadTopics (linearizable) and LocalTopics (this replica) read topic
+	// metadata.
+	topics.MetadataReader
+	// ReadBrokers is a linearizable read of the brokers.
+	ReadBrokers(ctx context.Context) (*statemachine.BrokersView, error)
 	DataGroupLeader(shardID uint64) (leader int32, term uint64, ok bool)
 	DataGroupReplica(shardID uint64) (*datagroup.StateMachine, bool)
 	ProposeDataGroup(ctx context.Context, shardID uint64, cmd datagroup.Command) (datagroup.Result, error)
@@ -293,12 +296,14 @@ func (s *Service) dropDeletedTopics(ctx context.Context) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	v, err := s.cfg.Node.Read(rctx, q)
+	// Linearizable: a local replica that has not applied a topic's
+	// creation yet would take its commits for those of a deleted topic.
+	v, err := s.cfg.Node.ReadTopics(rctx, q)
 	if err != nil {
 		return
 	}
 	gone := map[string]bool{}
-	for _, n := range v.(*topics.View).Missing {
+	for _, n := range v.Missing {
 		gone[n] = true
 	}
 	if len(gone) == 0 {
@@ -353,20 +358,20 @@ func (s *Service) close() {
 // readTopic returns __consumer_offsets from the local metadata replica, or
 // nil if it does not exist there.
 func (s *Service) readTopic() *offsetsTopic {
-	v, err := s.cfg.Node.LocalRead(statemachine.QueryTopics{Names: []string{OffsetsTopic}})
+	v, err := s.cfg.Node.LocalTopics(statemachine.QueryTopics{Names: []string{OffsetsTopic}})
 	if err != nil {
 		return nil
 	}
-	return topicFromView(v.(*topics.View))
+	return topicFromView(v)
 }
 
 // readTopicLinearizable is readTopic through a linearizable read.
 func (s *Service) readTopicLinearizable(ctx context.Context) (*offsetsTopic, error) {
-	v, err := s.cfg.Node.Read(ctx, statemachine.QueryTopics{Names: []string{OffsetsTopic}})
+	v, err := s.cfg.Node.ReadTopics(ctx, statemachine.QueryTopics{Names: []string{OffsetsTopic}})
 	if err != nil {
 		return nil, err
 	}
-	return topicFromView(v.(*topics.View)), nil
+	return topicFromView(v), nil
 }
 
 func topicFromView(v *topics.View) *offsetsTopic {
@@ -457,33 +462,4 @@ func (s *Service) coordinator(group string) (*partition, error) {
 		return nil, fmt.Errorf("%w: offsets partition %d", ErrLoadInProgress, idx)
 	}
 	return p, nil
-}
-
-// topicView returns the metadata view of the topics named, from the local
-// replica, or through a linearizable read when one is missing locally.
-func (s *Service) topicView(ctx context.Context, names []string, ids []TopicID) (*topics.View, error) {
-	q := statemachine.QueryTopics{Names: names, IDs: ids}
-	if v, err := s.cfg.Node.LocalRead(q); err == nil {
-		view := v.(*topics.View)
-		if len(view.Topics) == countDistinct(names, ids) {
-			return view, nil
-		}
-	}
-	v, err := s.cfg.Node.Read(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCoordinatorNotAvailable, err)
-	}
-	return v.(*topics.View), nil
-}
-
-func countDistinct(names []string, ids []TopicID) int {
-	n := map[string]bool{}
-	for _, x := range names {
-		n[x] = true
-	}
-	i := map[TopicID]bool{}
-	for _, x := range ids {
-		i[x] = true
-	}
-	return len(n) + len(i)
 }

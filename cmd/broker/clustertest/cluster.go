@@ -21,7 +21,6 @@ import (
 	"github.com/skiff-broker/skiff/cmd/broker"
 	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 	"github.com/skiff-broker/skiff/node"
-	"github.com/skiff-broker/skiff/statemachine"
 	"github.com/skiff-broker/skiff/topics"
 )
 
@@ -262,12 +261,12 @@ func (c *Cluster) Alive(ctx context.Context, i int) ([]int32, error) {
 	if b == nil {
 		return nil, fmt.Errorf("node %d is stopped", i+1)
 	}
-	v, err := b.Node().Read(ctx, statemachine.QueryBrokers{})
+	v, err := b.Node().ReadBrokers(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var ids []int32
-	for _, br := range v.(*statemachine.BrokersView).Brokers {
+	for _, br := range v.Brokers {
 		if br.Alive {
 			ids = append(ids, br.ID)
 		}
