@@ -1,7 +1,8 @@
 package statemachine
 
-// Queries accepted by the state machine's Lookup (through SyncRead, so the
-// answer is linearizable). Each returns the documented type.
+// Queries accepted by the state machine's Lookup: through SyncRead
+// (linearizable) or StaleRead (this replica), by node's typed Read* and
+// Local* methods. Each returns the documented type.
 
 // QueryTopics returns *View with the brokers and the named topics (all
 // topics when All is set). Names not found are listed in View.Missing.
