@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -94,6 +95,10 @@ func runStart(c *cli.Context) error {
 	return nil
 }
 
+// brokerConfig maps the start flags onto broker.Config and validates it:
+// the ranges are the owning packages' Validate (node, topics, kafka,
+// consumergroup), whose messages name the flags. Here a flag is only
+// converted, and refused when its value does not fit the field's type.
 func brokerConfig(c *cli.Context) (broker.Config, error) {
 	nc := node.DefaultConfig()
 	nc.NodeID = c.Uint64("node-id")
@@ -113,68 +118,72 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 	}
 	nc.InitialMembers = members
 	nc.Join = c.String("join") != ""
-	nc.Metrics = metrics.NewSet() // replaced by Start; Validate needs one
-	if err := nc.Validate(); err != nil {
-		return broker.Config{}, err
-	}
 
+	var f flagReader
 	tc := topics.DefaultConfig()
 	tc.AutoCreateTopics = c.Bool("auto.create.topics.enable")
-	np := c.Int("num.partitions")
-	if np < 1 || np > 1<<20 {
-		return broker.Config{}, fmt.Errorf("--num.partitions must be between 1 and %d, got %d", 1<<20, np)
-	}
-	tc.DefaultPartitions = int32(np)
-	rf := c.Int("default.replication.factor")
-	if rf < 0 || rf > 32767 {
-		return broker.Config{}, fmt.Errorf("--default.replication.factor must be 0 (automatic) or positive, got %d", rf)
-	}
-	tc.DefaultReplicationFactor = int16(rf)
-	mp := c.Int("max.partitions.per.request")
-	if mp < 1 {
-		return broker.Config{}, fmt.Errorf("--max.partitions.per.request must be positive, got %d", mp)
-	}
-	tc.MaxPartitionsPerRequest = mp
-	idle := c.Int("connections.max.idle.ms")
-	if idle < 1000 {
-		return broker.Config{}, fmt.Errorf("--connections.max.idle.ms must be at least 1000, got %d", idle)
-	}
-	mb := c.Int("socket.request.max.bytes")
-	if mb < 1024 || mb > 1<<30 {
-		return broker.Config{}, fmt.Errorf("--socket.request.max.bytes must be between 1 KiB and 1 GiB, got %d", mb)
-	}
+	tc.DefaultPartitions = int32Flag(c, &f, "num.partitions")
+	tc.DefaultReplicationFactor = int16Flag(c, &f, "default.replication.factor")
+	tc.MaxPartitionsPerRequest = c.Int("max.partitions.per.request")
+
 	gc := consumergroup.DefaultConfig()
-	op := c.Int("offsets.topic.num.partitions")
-	if op < 1 || op > 1<<16 {
-		return broker.Config{}, fmt.Errorf("--offsets.topic.num.partitions must be between 1 and %d, got %d", 1<<16, op)
+	gc.OffsetsTopicPartitions = int32Flag(c, &f, "offsets.topic.num.partitions")
+	gc.OffsetsTopicReplicationFactor = int16Flag(c, &f, "offsets.topic.replication.factor")
+	gc.InitialRebalanceDelay = msFlag(c, &f, "group.initial.rebalance.delay.ms")
+	if gc.InitialRebalanceDelay == 0 {
+		gc.InitialRebalanceDelay = consumergroup.NoInitialRebalanceDelay // 0 would mean the default
 	}
-	gc.OffsetsTopicPartitions = int32(op)
-	orf := c.Int("offsets.topic.replication.factor")
-	if orf < 1 || orf > 32767 {
-		return broker.Config{}, fmt.Errorf("--offsets.topic.replication.factor must be positive, got %d", orf)
-	}
-	gc.OffsetsTopicReplicationFactor = int16(orf)
-	delay := c.Int("group.initial.rebalance.delay.ms")
-	if delay < 0 {
-		return broker.Config{}, fmt.Errorf("--group.initial.rebalance.delay.ms must not be negative, got %d", delay)
-	}
-	gc.InitialRebalanceDelay = time.Duration(delay) * time.Millisecond
-	if delay == 0 {
-		gc.InitialRebalanceDelay = -1 // no delay (0 would mean the default)
-	}
-	minST, maxST := c.Int("group.min.session.timeout.ms"), c.Int("group.max.session.timeout.ms")
-	if minST < 1 || maxST < minST {
-		return broker.Config{}, fmt.Errorf("--group.min.session.timeout.ms (%d) must be positive and at most --group.max.session.timeout.ms (%d)", minST, maxST)
-	}
-	gc.MinSessionTimeout = time.Duration(minST) * time.Millisecond
-	gc.MaxSessionTimeout = time.Duration(maxST) * time.Millisecond
-	return broker.Config{
+	gc.MinSessionTimeout = msFlag(c, &f, "group.min.session.timeout.ms")
+	gc.MaxSessionTimeout = msFlag(c, &f, "group.max.session.timeout.ms")
+
+	cfg := broker.Config{
 		Node:            nc,
 		Topics:          tc,
 		Groups:          gc,
 		KafkaAddr:       c.String("kafka-addr"),
 		HTTPAddr:        c.String("http-addr"),
-		MaxRequestBytes: int32(mb),
-		IdleTimeout:     time.Duration(idle) * time.Millisecond,
-	}, nil
+		MaxRequestBytes: int32Flag(c, &f, "socket.request.max.bytes"),
+		IdleTimeout:     msFlag(c, &f, "connections.max.idle.ms"),
+	}
+	if f.err != nil {
+		return broker.Config{}, f.err
+	}
+	if err := cfg.Validate(); err != nil {
+		return broker.Config{}, err
+	}
+	return cfg, nil
+}
+
+// flagReader keeps the first conversion error of int flags.
+type flagReader struct{ err error }
+
+func (f *flagReader) outOfRange(name string, v int) {
+	if f.err == nil {
+		f.err = fmt.Errorf("--%s: %d is out of range", name, v)
+	}
+}
+
+func int32Flag(c *cli.Context, f *flagReader, name string) int32 {
+	v := c.Int(name)
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		f.outOfRange(name, v)
+	}
+	return int32(v)
+}
+
+func int16Flag(c *cli.Context, f *flagReader, name string) int16 {
+	v := c.Int(name)
+	if v < math.MinInt16 || v > math.MaxInt16 {
+		f.outOfRange(name, v)
+	}
+	return int16(v)
+}
+
+// msFlag reads a flag in milliseconds as a Duration.
+func msFlag(c *cli.Context, f *flagReader, name string) time.Duration {
+	v := c.Int(name)
+	if limit := int(math.MaxInt64 / int64(time.Millisecond)); v < -limit || v > limit {
+		f.outOfRange(name, v)
+	}
+	return time.Duration(v) * time.Millisecond
 }
