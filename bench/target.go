@@ -16,7 +16,7 @@ import (
 // Target names.
 const (
 	TargetSkiff = "skiff" // Skiff: --brokers, or an in-process cluster
-	TargetSeed  = "seed"  // Skiff's seed path (topics only): in-process cluster, CreateSeedBaseline
+	TargetSeed  = "seed"  // the seed broker's creation path (topics only): in-process cluster, bench/seed
 	TargetKfake = "kfake" // franz-go's in-memory kfake cluster, in-process
 )
 

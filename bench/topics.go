@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/skiff-broker/skiff/bench/seed"
 	"github.com/skiff-broker/skiff/topics"
 )
 
@@ -162,11 +163,11 @@ func (k *kafkaCreator) create(ctx context.Context, names []string, partitions in
 
 func (k *kafkaCreator) close() { k.cl.Close() }
 
-// seedCreator calls the topics service's seed path (CreateSeedBaseline)
-// on the metadata leader's broker directly: that path is not reachable
-// over Kafka.
+// seedCreator runs the seed baseline (bench/seed) on the metadata
+// leader's broker directly: that path is not reachable over Kafka.
 type seedCreator struct {
 	svc     *topics.Service
+	store   seed.Proposer
 	rf      int16
 	timeout time.Duration
 }
@@ -180,7 +181,7 @@ func newSeedCreator(t *target, cfg *TopicsConfig) (*seedCreator, error) {
 	if b == nil {
 		return nil, errors.New("seed: no running broker")
 	}
-	return &seedCreator{svc: b.Topics(), rf: cfg.ReplicationFactor, timeout: cfg.Timeout}, nil
+	return &seedCreator{svc: b.Topics(), store: b.Node(), rf: cfg.ReplicationFactor, timeout: cfg.Timeout}, nil
 }
 
 func (s *seedCreator) create(ctx context.Context, names []string, partitions int32) (int, error, error) {
@@ -190,7 +191,7 @@ func (s *seedCreator) create(ctx context.Context, names []string, partitions int
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	res, err := s.svc.CreateSeedBaseline(ctx, specs)
+	res, err := seed.Create(ctx, s.svc, s.store, specs)
 	if err != nil {
 		return len(names), nil, err
 	}
@@ -219,7 +220,7 @@ func newCreator(ctx context.Context, t *target, cfg *TopicsConfig) (creator, err
 // proposalKind is the proposal metric label of a target's creates.
 func proposalKind(target string) string {
 	if target == TargetSeed {
-		return topics.SeedBaselineKind
+		return seed.Kind
 	}
 	return "create_topics"
 }

@@ -58,8 +58,8 @@ func (s *Service) maintain(ctx context.Context) {
 				gone = append(gone, k)
 				continue
 			}
-			ms := configInt(t, "retention.ms", 604800000)
-			bytes := configInt(t, "retention.bytes", -1)
+			ms := topics.TopicConfigInt(t, "retention.ms")
+			bytes := topics.TopicConfigInt(t, "retention.bytes")
 			if ms >= 0 || bytes >= 0 {
 				ret.Parts = append(ret.Parts, datagroup.RetentionPart{Key: k, RetentionMs: ms, RetentionBytes: bytes})
 			}

@@ -36,8 +36,8 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 		}
 		return out
 	}
-	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
-		return fail(ErrInvalidRequiredAcks)
+	if err := ValidateAcks(req.Acks); err != nil {
+		return fail(err)
 	}
 	var names []string
 	var ids []TopicID
@@ -79,8 +79,8 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 		if v, _ := topics.TopicConfig(t, "message.timestamp.type"); v == "LogAppendTime" {
 			logAppend = true
 		}
-		maxMsg := configInt(t, "max.message.bytes", 1048588)
-		segBytes := configInt(t, "segment.bytes", 1<<30)
+		maxMsg := topics.TopicConfigInt(t, "max.message.bytes")
+		segBytes := topics.TopicConfigInt(t, "segment.bytes")
 		for j, rp := range rt.Partitions {
 			res := &out[i].Partitions[j]
 			shard, term, err := s.leaderOf(t, rp.Partition)
@@ -139,6 +139,27 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 	wg.Wait()
 	return out
 }
+
+// ValidateAcks is the one check of a Produce's acks: 0, 1 or -1 (Kafka's
+// ReplicaManager.isValidRequiredAcks). Anything else fails every partition
+// of the request with ErrInvalidRequiredAcks and Kafka's message, before
+// any proposal.
+func ValidateAcks(acks int16) error {
+	if acks == 0 || acks == 1 || acks == -1 {
+		return nil
+	}
+	return &messageError{kind: ErrInvalidRequiredAcks, msg: fmt.Sprintf("Invalid required acks %d: must be -1, 0 or 1.", acks)}
+}
+
+// messageError is an outcome whose text is a human message for Kafka's
+// ErrorMessage field, wrapping one sentinel.
+type messageError struct {
+	kind error
+	msg  string
+}
+
+func (e *messageError) Error() string { return e.msg }
+func (e *messageError) Unwrap() error { return e.kind }
 
 // precheck rejects, before they cost a proposal, batches that the data
 // group would reject anyway (it checks again: the state machine decides).

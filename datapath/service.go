@@ -149,15 +149,3 @@ func codeErr(c datagroup.Code) error {
 func key(t *topics.Topic, p int32) datagroup.PartitionKey {
 	return datagroup.PartitionKey{Topic: t.ID, Partition: p}
 }
-
-func configInt(t *topics.Topic, k string, def int64) int64 {
-	v, ok := topics.TopicConfig(t, k)
-	if !ok {
-		return def
-	}
-	var n int64
-	if _, err := fmt.Sscan(v, &n); err != nil {
-		return def
-	}
-	return n
-}

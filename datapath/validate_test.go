@@ -69,3 +69,29 @@ func TestRecordsPrecheck(t *testing.T) {
 		}
 	}
 }
+
+// Acks other than 0, 1 and -1 fail every partition with Kafka's message,
+// before the service looks anything up (so a zero Service answers).
+func TestRecordsProduceInvalidAcks(t *testing.T) {
+	for _, acks := range []int16{0, 1, -1, 2, -2} {
+		err := ValidateAcks(acks)
+		if valid := acks >= -1 && acks <= 1; valid != (err == nil) {
+			t.Errorf("ValidateAcks(%d) = %v", acks, err)
+		}
+	}
+	req := ProduceRequest{Acks: 2, Topics: []ProduceTopic{
+		{Name: "a", Partitions: []ProducePartition{{Partition: 0}, {Partition: 1}}},
+		{TopicID: TopicID{1}, Partitions: []ProducePartition{{Partition: 3}}},
+	}}
+	out := (&Service{}).Produce(t.Context(), req)
+	if len(out) != 2 || len(out[0].Partitions) != 2 || len(out[1].Partitions) != 1 {
+		t.Fatalf("results %+v", out)
+	}
+	for _, tr := range out {
+		for _, pr := range tr.Partitions {
+			if !errors.Is(pr.Err, ErrInvalidRequiredAcks) || pr.Err.Error() != "Invalid required acks 2: must be -1, 0 or 1." || pr.BaseOffset != -1 {
+				t.Errorf("partition %d: %+v", pr.Partition, pr)
+			}
+		}
+	}
+}

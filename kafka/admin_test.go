@@ -119,6 +119,11 @@ func TestKafkaCreateTopicsValidateOnly(t *testing.T) {
 	}
 }
 
+// A manual assignment reaches the service as sent: entries in request
+// order with their partition indexes, NumPartitions and ReplicationFactor
+// untouched. topics checks and orders it (its tests cover gaps, duplicate
+// partitions and -1 next to an assignment); the Kafka layer has no rules of
+// its own here, so every topic of the request reaches the one Create call.
 func TestKafkaCreateTopicsManualAssignment(t *testing.T) {
 	ts := newTestServer(t, nil)
 	rc := dialRaw(t, ts.addr)
@@ -129,25 +134,45 @@ func TestKafkaCreateTopicsManualAssignment(t *testing.T) {
 		}
 		return out
 	}
-	resp := rc.roundTrip(&kmsg.CreateTopicsRequest{Version: 7, TimeoutMillis: 5000, Topics: []kmsg.CreateTopicsRequestTopic{
+	reqTopics := []kmsg.CreateTopicsRequestTopic{
 		{Topic: "ordered", NumPartitions: -1, ReplicationFactor: -1, ReplicaAssignment: assign(2, 0, 1)},
 		{Topic: "gap", NumPartitions: -1, ReplicationFactor: -1, ReplicaAssignment: assign(0, 2)},
 		{Topic: "dup", NumPartitions: -1, ReplicationFactor: -1, ReplicaAssignment: assign(0, 0)},
 		{Topic: "both", NumPartitions: 2, ReplicationFactor: -1, ReplicaAssignment: assign(0, 1)},
-	}}).(*kmsg.CreateTopicsResponse)
-	want := []int16{0, kerr.InvalidReplicaAssignment.Code, kerr.InvalidReplicaAssignment.Code, kerr.InvalidRequest.Code}
+		{Topic: "auto", NumPartitions: 3, ReplicationFactor: 1},
+	}
+	ts.fake.with(func() {
+		ts.fake.inject["gap"] = fmt.Errorf("%w: gap", topics.ErrInvalidReplicaAssignment)
+		ts.fake.inject["both"] = fmt.Errorf("%w: both", topics.ErrInvalidRequest)
+	})
+	resp := rc.roundTrip(&kmsg.CreateTopicsRequest{Version: 7, TimeoutMillis: 5000, Topics: reqTopics}).(*kmsg.CreateTopicsResponse)
+	want := []int16{0, kerr.InvalidReplicaAssignment.Code, 0, kerr.InvalidRequest.Code, 0}
 	for i, rt := range resp.Topics {
 		if rt.ErrorCode != want[i] {
 			t.Errorf("%s: %s", rt.Topic, kerr.ErrorForCode(rt.ErrorCode))
 		}
 	}
-	got := ts.fake.get("ordered")
-	if got == nil || len(got.Partitions) != 3 {
-		t.Fatalf("ordered: %+v", got)
+	var specs []topics.CreateSpec
+	ts.fake.with(func() { specs = ts.fake.lastSpecs })
+	if len(specs) != len(reqTopics) {
+		t.Fatalf("service got %d specs, want %d", len(specs), len(reqTopics))
 	}
-	for p, part := range got.Partitions {
-		if !slices.Equal(part.Replicas, []int32{1, int32(p) + 10}) {
-			t.Errorf("partition %d replicas %v", p, part.Replicas)
+	for i, rt := range reqTopics {
+		sp := specs[i]
+		if sp.Name != rt.Topic || sp.NumPartitions != rt.NumPartitions || sp.ReplicationFactor != rt.ReplicationFactor {
+			t.Errorf("%s: spec %+v", rt.Topic, sp)
+		}
+		if len(sp.Assignment) != len(rt.ReplicaAssignment) || len(sp.PartitionIndexes) != len(rt.ReplicaAssignment) {
+			t.Errorf("%s: %d assignments, %d indexes, want %d", rt.Topic, len(sp.Assignment), len(sp.PartitionIndexes), len(rt.ReplicaAssignment))
+			continue
+		}
+		if len(rt.ReplicaAssignment) == 0 && (sp.Assignment != nil || sp.PartitionIndexes != nil) {
+			t.Errorf("%s: automatic placement got an assignment %v", rt.Topic, sp.Assignment)
+		}
+		for j, a := range rt.ReplicaAssignment {
+			if sp.PartitionIndexes[j] != a.Partition || !slices.Equal(sp.Assignment[j], a.Replicas) {
+				t.Errorf("%s entry %d: partition %d replicas %v, want %d %v", rt.Topic, j, sp.PartitionIndexes[j], sp.Assignment[j], a.Partition, a.Replicas)
+			}
 		}
 	}
 	if n := ts.fake.callCount("Create"); n != 1 {

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -67,11 +68,33 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate checks the config and fills zero values with defaults.
-func (c *Config) Validate() error {
+// Limits of the connection settings (the flags' ranges).
+const (
+	minMaxRequestBytes = 1 << 10 // socket.request.max.bytes: 1 KiB ...
+	maxMaxRequestBytes = 1 << 30 // ... to 1 GiB
+	minIdleTimeout     = time.Second
+)
+
+// Validate checks the settings of c, the one home of their ranges; each
+// message names the broker flag (a Kafka broker config name) that sets it.
+// Zero values mean the defaults. The wiring (Topics, Cluster, Metrics,
+// ClusterID) is NewServer's concern.
+func (c Config) Validate() error {
 	switch {
 	case c.NodeID < 0:
 		return errors.New("kafka: NodeID must be >= 0")
+	case c.MaxRequestBytes != 0 && (c.MaxRequestBytes < minMaxRequestBytes || c.MaxRequestBytes > maxMaxRequestBytes):
+		return fmt.Errorf("kafka: --socket.request.max.bytes must be between 1 KiB and 1 GiB, got %d", c.MaxRequestBytes)
+	case c.IdleTimeout != 0 && c.IdleTimeout < minIdleTimeout:
+		return fmt.Errorf("kafka: --connections.max.idle.ms must be at least %d, got %d", minIdleTimeout.Milliseconds(), c.IdleTimeout.Milliseconds())
+	}
+	return nil
+}
+
+// prepare checks the wiring and the settings of c and fills zero values
+// with defaults.
+func (c *Config) prepare() error {
+	switch {
 	case c.ClusterID == "":
 		return errors.New("kafka: ClusterID is required")
 	case c.Topics == nil:
@@ -80,10 +103,11 @@ func (c *Config) Validate() error {
 		return errors.New("kafka: Cluster is required")
 	case c.Metrics == nil:
 		return errors.New("kafka: Metrics is required (one set per node)")
-	case c.MaxRequestBytes < 0:
-		return errors.New("kafka: MaxRequestBytes must be >= 0")
 	}
-	if c.IdleTimeout <= 0 {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
 	}
 	if c.MaxRequestBytes == 0 {

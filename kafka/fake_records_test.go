@@ -140,12 +140,16 @@ func (f *fakeRecords) Produce(_ context.Context, req datapath.ProduceRequest) []
 		return nil
 	}
 	out := make([]datapath.ProduceTopicResult, len(req.Topics))
+	ackErr := datapath.ValidateAcks(req.Acks) // the data path's own rule
 	appended := false
 	for i, rt := range req.Topics {
 		out[i] = datapath.ProduceTopicResult{Name: rt.Name, TopicID: rt.TopicID}
 		for _, rp := range rt.Partitions {
 			r := datapath.ProducePartitionResult{Partition: rp.Partition, BaseOffset: -1, LogAppendTime: -1, LogStartOffset: -1}
 			_, l, err := f.log(rt.Name, rt.TopicID, rp.Partition)
+			if ackErr != nil {
+				err = ackErr
+			}
 			var bs [][]byte
 			if err == nil {
 				bs, err = splitBatches(rp.Records)

@@ -27,6 +27,7 @@ type fakeTopics struct {
 
 	calls      map[string]int
 	lastCreate topics.CreateOptions
+	lastSpecs  []topics.CreateSpec
 	lastAlter  []topics.AlterSpec
 	lastAlterV bool
 }
@@ -111,7 +112,7 @@ func (f *fakeTopics) Create(ctx context.Context, specs []topics.CreateSpec, opts
 	if err := f.begin(ctx, "Create"); err != nil {
 		return nil, err
 	}
-	f.lastCreate = opts
+	f.lastCreate, f.lastSpecs = opts, specs
 	seen := map[string]int{}
 	for _, s := range specs {
 		seen[s.Name]++

@@ -6,9 +6,10 @@ package kafka
 //   - The whole request is one TopicService.Create call (one Raft proposal),
 //     with a deadline from TimeoutMillis (deadline.go). The answer comes
 //     after the commit, when every partition has a leader (DESIGN §4).
-//   - Manual assignments are put in partition order here; a gap, a duplicate
-//     partition or an assignment next to NumPartitions/ReplicationFactor is
-//     rejected for that topic alone.
+//   - Manual assignments pass through as sent, with each entry's partition
+//     index; topics.Service checks and orders them (a gap, a duplicate
+//     partition, an assignment next to NumPartitions/ReplicationFactor is
+//     rejected for that topic alone).
 //   - Per-topic errors map through errors.go; a whole-request failure gives
 //     every topic the same retriable code (NOT_CONTROLLER when nothing was
 //     written, REQUEST_TIMED_OUT when the outcome is unknown).
@@ -21,7 +22,6 @@ package kafka
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -38,8 +38,7 @@ func (s *Server) handleCreateTopics(ctx context.Context, kreq kmsg.Request) (kms
 
 	items := make([]prepared[topics.CreateSpec], len(req.Topics))
 	for i := range req.Topics {
-		spec, err := createSpec(&req.Topics[i])
-		items[i] = prepared[topics.CreateSpec]{spec: spec, name: req.Topics[i].Topic, err: err}
+		items[i] = prepared[topics.CreateSpec]{spec: createSpec(&req.Topics[i]), name: req.Topics[i].Topic}
 	}
 	opts := topics.CreateOptions{ValidateOnly: req.ValidateOnly}
 	results := runPrepared(items, func(specs []topics.CreateSpec) ([]topics.TopicResult, error) {
@@ -63,9 +62,10 @@ func (s *Server) handleCreateTopics(ctx context.Context, kreq kmsg.Request) (kms
 	return resp, nil
 }
 
-// createSpec converts one request topic, ordering a manual assignment by
-// partition (Kafka's checks and messages).
-func createSpec(rt *kmsg.CreateTopicsRequestTopic) (topics.CreateSpec, error) {
+// createSpec converts one request topic. A manual assignment keeps the
+// request's order, with each entry's partition in PartitionIndexes: topics
+// checks and orders it (Kafka's rules and messages).
+func createSpec(rt *kmsg.CreateTopicsRequestTopic) topics.CreateSpec {
 	spec := topics.CreateSpec{
 		Name:              rt.Topic,
 		NumPartitions:     rt.NumPartitions,
@@ -75,27 +75,14 @@ func createSpec(rt *kmsg.CreateTopicsRequestTopic) (topics.CreateSpec, error) {
 		spec.Configs = append(spec.Configs, topics.ConfigValue{Key: c.Name, Value: c.Value})
 	}
 	if len(rt.ReplicaAssignment) == 0 {
-		return spec, nil
+		return spec
 	}
-	if rt.NumPartitions != -1 || rt.ReplicationFactor != -1 {
-		return spec, invalidRequest("Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.")
+	spec.Assignment = make([][]int32, len(rt.ReplicaAssignment))
+	spec.PartitionIndexes = make([]int32, len(rt.ReplicaAssignment))
+	for i, a := range rt.ReplicaAssignment {
+		spec.Assignment[i], spec.PartitionIndexes[i] = a.Replicas, a.Partition
 	}
-	n := len(rt.ReplicaAssignment)
-	spec.Assignment = make([][]int32, n)
-	seen := make([]bool, n)
-	for _, a := range rt.ReplicaAssignment {
-		switch {
-		case a.Partition < 0 || int(a.Partition) >= n:
-			return spec, &codeError{kind: topics.ErrInvalidReplicaAssignment,
-				msg: fmt.Sprintf("Partitions should be a consecutive 0-based integer sequence, found partition %d of %d.", a.Partition, n)}
-		case seen[a.Partition]:
-			return spec, &codeError{kind: topics.ErrInvalidReplicaAssignment,
-				msg: fmt.Sprintf("Found multiple manual partition assignments for partition %d.", a.Partition)}
-		}
-		seen[a.Partition] = true
-		spec.Assignment[a.Partition] = a.Replicas
-	}
-	return spec, nil
+	return spec
 }
 
 // createTopicConfigs reports a created topic's configs (v5+).

@@ -4,7 +4,8 @@ package kafka
 //
 // Behavior:
 //   - Acks must be 0, 1 or -1; otherwise every partition gets
-//     INVALID_REQUIRED_ACKS and the service is not called (Kafka, kfake).
+//     INVALID_REQUIRED_ACKS (Kafka, kfake): RecordService.Produce checks it
+//     (datapath.ValidateAcks), and the code comes from errors.go.
 //   - A non-null TransactionID (transactional_id) gives every partition
 //     TRANSACTIONAL_ID_AUTHORIZATION_FAILED: Skiff has no transactions
 //     (errors.go explains the choice).
@@ -49,9 +50,6 @@ func (s *Server) handleProduce(ctx context.Context, kreq kmsg.Request) (kmsg.Res
 
 	var results []datapath.ProduceTopicResult
 	switch {
-	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
-		results = produceFailAll(req, &codeError{kind: datapath.ErrInvalidRequiredAcks,
-			msg: fmt.Sprintf("Invalid required acks %d: must be -1, 0 or 1.", req.Acks)})
 	case req.TransactionID != nil:
 		results = produceFailAll(req, &codeError{kind: datapath.ErrTransactionsDisabled,
 			msg: fmt.Sprintf("Transactions are not supported: transactional ID %q cannot produce.", *req.TransactionID)})

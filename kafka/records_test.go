@@ -225,30 +225,37 @@ func TestKafkaProduceErrors(t *testing.T) {
 		t.Errorf("topic ok: %+v", ok.Partitions)
 	}
 
-	calls := fr.callCount("Produce")
+	// Acks are the data path's rule (datapath.ValidateAcks, which the fake
+	// applies too): the request reaches the service, whose error maps to
+	// INVALID_REQUIRED_ACKS with its message. A transactional ID is refused
+	// by the Kafka layer without calling the service.
 	for _, c := range []struct {
-		mod  func(*kmsg.ProduceRequest)
-		want *kerr.Error
+		mod     func(*kmsg.ProduceRequest)
+		want    *kerr.Error
+		service bool
+		msg     string
 	}{
-		{func(r *kmsg.ProduceRequest) { r.Acks = 2 }, kerr.InvalidRequiredAcks},
-		{func(r *kmsg.ProduceRequest) { r.Acks = -2 }, kerr.InvalidRequiredAcks},
-		{func(r *kmsg.ProduceRequest) { r.TransactionID = kmsg.StringPtr("tx") }, kerr.TransactionalIDAuthorizationFailed},
+		{func(r *kmsg.ProduceRequest) { r.Acks = 2 }, kerr.InvalidRequiredAcks, true, "Invalid required acks 2: must be -1, 0 or 1."},
+		{func(r *kmsg.ProduceRequest) { r.Acks = -2 }, kerr.InvalidRequiredAcks, true, "Invalid required acks -2: must be -1, 0 or 1."},
+		{func(r *kmsg.ProduceRequest) { r.TransactionID = kmsg.StringPtr("tx") }, kerr.TransactionalIDAuthorizationFailed, false, "Transactions are not supported"},
 	} {
+		calls := fr.callCount("Produce")
 		r := produceReq(12, -1, "ok", [16]byte{}, 0, testBatch(0, "z"))
 		r.Topics = append(r.Topics, r.Topics[0])
 		c.mod(r)
 		resp := rc.roundTrip(r).(*kmsg.ProduceResponse)
 		for _, rt := range resp.Topics {
-			if len(rt.Partitions) != 1 || rt.Partitions[0].ErrorCode != c.want.Code {
-				t.Errorf("want %s: %+v", c.want.Message, rt.Partitions)
+			if len(rt.Partitions) != 1 || rt.Partitions[0].ErrorCode != c.want.Code ||
+				rt.Partitions[0].ErrorMessage == nil || !strings.HasPrefix(*rt.Partitions[0].ErrorMessage, c.msg) {
+				t.Errorf("want %s %q: %+v", c.want.Message, c.msg, rt.Partitions)
 			}
 		}
 		if len(resp.Topics) != 2 {
 			t.Errorf("want %s: %d topics", c.want.Message, len(resp.Topics))
 		}
-	}
-	if fr.callCount("Produce") != calls {
-		t.Error("a request refused by the Kafka layer reached the service")
+		if called := fr.callCount("Produce") != calls; called != c.service {
+			t.Errorf("want %s: service called %v, want %v", c.want.Message, called, c.service)
+		}
 	}
 
 	// InitProducerID: transactions are refused, idempotence works.

@@ -31,7 +31,7 @@ type Server struct {
 
 // NewServer validates cfg and returns a Server that is not yet serving.
 func NewServer(cfg Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.prepare(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())

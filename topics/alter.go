@@ -75,11 +75,15 @@ func planAlter(specs []AlterSpec, view *View) alterPlan {
 	for i, sp := range specs {
 		p.at[i] = -1
 		t := byName[sp.Name]
-		switch {
-		case dup[i]:
+		if dup[i] {
 			p.results[i] = failed(sp.Name, errorf(ErrDuplicateTopic, "Topic '%s' appears more than once in the request.", sp.Name))
 			continue
-		case t == nil:
+		}
+		if err := checkOps(sp.Ops); err != nil {
+			p.results[i] = failed(sp.Name, err)
+			continue
+		}
+		if t == nil {
 			p.results[i] = failed(sp.Name, errorf(ErrUnknownTopic, "Topic '%s' does not exist.", sp.Name))
 			continue
 		}
@@ -107,7 +111,22 @@ func planAlter(specs []AlterSpec, view *View) alterPlan {
 	return p
 }
 
-// alterCmd validates one spec against topic t and returns its command and
+// checkOps refuses an operation other than set, delete, append and
+// subtract (INVALID_REQUEST, before the topic is looked up), with the text
+// Skiff has always answered.
+func checkOps(ops []ConfigOp) error {
+	for _, op := range ops {
+		switch op.Op {
+		case OpSet, OpDelete, OpAppend, OpSubtract:
+		default:
+			return errorf(ErrInvalidRequest, "Unknown operation %d for config %s", op.Op, op.Key)
+		}
+	}
+	return nil
+}
+
+// alterCmd validates one spec against topic t (its ops are known: see
+// checkOps) and returns its command and
 // the topic's explicit configs after it.
 func alterCmd(sp AlterSpec, t *Topic) (statemachine.AlterConfigs, []ConfigEntry, error) {
 	cmd := statemachine.AlterConfigs{Topic: t.ID, Replace: sp.Replace}
@@ -156,8 +175,6 @@ func alterCmd(sp AlterSpec, t *Topic) (statemachine.AlterConfigs, []ConfigEntry,
 				return cmd, nil, err
 			}
 			cmd.Set = append(cmd.Set, ConfigEntry{Key: op.Key, Value: v})
-		default:
-			return cmd, nil, errorf(ErrInvalidRequest, "Unknown config operation %d for config key: %s", op.Op, op.Key)
 		}
 	}
 	sortEntries(cmd.Set)

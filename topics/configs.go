@@ -360,3 +360,32 @@ func TopicConfig(t *Topic, key string) (value string, ok bool) {
 	}
 	return d.Default, true
 }
+
+// TopicConfigInt returns topic t's value of a known INT or LONG config: its
+// explicit value, or the default in topicConfigs, which is the one home of
+// these defaults (the data path reads max.message.bytes, segment.bytes and
+// the retention limits through here). An explicit value that does not parse
+// (never written by this binary: values are normalized) gives the default.
+// key must be a known numeric config; callers pass constants, and any other
+// key panics.
+func TopicConfigInt(t *Topic, key string) int64 {
+	d := configByName[key]
+	if d == nil || (d.Type != TypeInt && d.Type != TypeLong) {
+		panic("topics: TopicConfigInt: " + key + " is not a known numeric topic config")
+	}
+	def, err := strconv.ParseInt(d.Default, 10, 64)
+	if err != nil {
+		panic("topics: bad default for " + key)
+	}
+	if t != nil {
+		for _, e := range t.Configs {
+			if e.Key == key {
+				if n, err := strconv.ParseInt(strings.TrimSpace(e.Value), 10, 64); err == nil {
+					return n
+				}
+				return def
+			}
+		}
+	}
+	return def
+}

@@ -165,3 +165,37 @@ func TestTopicsBrokerConfigs(t *testing.T) {
 		t.Errorf("sources: %+v", got)
 	}
 }
+
+// TopicConfigInt reads the one table of defaults: the data path's limits
+// come from here, so a default changed in topicConfigs changes them too.
+func TestTopicsConfigInt(t *testing.T) {
+	explicit := &Topic{Configs: []ConfigEntry{{Key: "max.message.bytes", Value: "2048"}, {Key: "retention.bytes", Value: "junk"}}}
+	cases := []struct {
+		t    *Topic
+		key  string
+		want int64
+	}{
+		{nil, "max.message.bytes", 1048588},
+		{nil, "segment.bytes", 1 << 30},
+		{nil, "retention.ms", 604800000},
+		{nil, "retention.bytes", -1},
+		{explicit, "max.message.bytes", 2048},
+		{explicit, "segment.bytes", 1 << 30},
+		{explicit, "retention.bytes", -1}, // unparsable: the default
+	}
+	for _, c := range cases {
+		if got := TopicConfigInt(c.t, c.key); got != c.want {
+			t.Errorf("TopicConfigInt(%v, %s) = %d, want %d", c.t != nil, c.key, got, c.want)
+		}
+	}
+	for _, key := range []string{"nope", "cleanup.policy"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("TopicConfigInt(%s) did not panic", key)
+				}
+			}()
+			TopicConfigInt(nil, key)
+		}()
+	}
+}

@@ -19,22 +19,11 @@ func (s *Service) Create(ctx context.Context, specs []CreateSpec, opts CreateOpt
 	if len(specs) == 0 {
 		return nil, nil
 	}
-	view, err := s.read(ctx, "create topics", statemachine.QueryTopics{})
+	pl, err := s.PlanCreate(ctx, specs, opts)
 	if err != nil {
 		return nil, err
 	}
-	p := planCreate(createInput{
-		specs:          specs,
-		brokers:        view.Brokers,
-		start:          view.PartitionCount,
-		numPartitions:  s.cfg.DefaultPartitions,
-		defaultRF:      s.cfg.DefaultReplicationFactor,
-		maxPartitions:  s.cfg.MaxPartitionsPerRequest,
-		nowMs:          s.cfg.Now().UnixMilli(),
-		newID:          s.cfg.NewID,
-		validateOnly:   opts.ValidateOnly,
-		internalTopics: opts.Internal,
-	})
+	p := pl.p
 	if opts.ValidateOnly || len(p.batch.Cmds) == 0 {
 		return p.results, nil
 	}

@@ -100,7 +100,12 @@ func TestTopicsPlanCreateValidation(t *testing.T) {
 		{"manual unknown broker", CreateSpec{Name: "t", NumPartitions: -1, ReplicationFactor: -1, Assignment: [][]int32{{9}}}, ErrInvalidReplicaAssignment, "no such broker"},
 		{"manual duplicate broker", CreateSpec{Name: "t", NumPartitions: -1, ReplicationFactor: -1, Assignment: [][]int32{{1, 1}}}, ErrInvalidReplicaAssignment, "more than once"},
 		{"manual uneven", CreateSpec{Name: "t", NumPartitions: -1, ReplicationFactor: -1, Assignment: [][]int32{{1, 2}, {1}}}, ErrInvalidReplicaAssignment, "not consistent"},
-		{"manual duplicate index", CreateSpec{Name: "t", NumPartitions: -1, ReplicationFactor: -1, Assignment: [][]int32{{1}, {2}}, PartitionIndexes: []int32{1, 1}}, ErrInvalidReplicaAssignment, "multiple"},
+		// The exact texts Kafka answers (and kafka/ used to build itself):
+		// clients see them unchanged now that only topics/ checks them.
+		{"manual duplicate index", CreateSpec{Name: "t", NumPartitions: -1, ReplicationFactor: -1, Assignment: [][]int32{{1}, {2}}, PartitionIndexes: []int32{1, 1}}, ErrInvalidReplicaAssignment, "Found multiple manual partition assignments for partition 1."},
+		{"manual index gap", CreateSpec{Name: "t", NumPartitions: -1, ReplicationFactor: -1, Assignment: [][]int32{{1}, {2}}, PartitionIndexes: []int32{0, 2}}, ErrInvalidReplicaAssignment, "Partitions should be a consecutive 0-based integer sequence, found partition 2 of 2."},
+		{"manual index negative", CreateSpec{Name: "t", NumPartitions: -1, ReplicationFactor: -1, Assignment: [][]int32{{1}, {2}}, PartitionIndexes: []int32{-1, 0}}, ErrInvalidReplicaAssignment, "found partition -1 of 2."},
+		{"manual and partitions, bad indexes", CreateSpec{Name: "t", NumPartitions: 2, ReplicationFactor: -1, Assignment: [][]int32{{1}, {2}}, PartitionIndexes: []int32{1, 1}}, ErrInvalidRequest, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time."},
 		{"bad config", CreateSpec{Name: "t", NumPartitions: 1, ReplicationFactor: 1, Configs: []ConfigValue{{Key: "retention.ms", Value: str("x")}}}, ErrInvalidConfig, "retention.ms"},
 		{"unknown config", CreateSpec{Name: "t", NumPartitions: 1, ReplicationFactor: 1, Configs: []ConfigValue{{Key: "nope", Value: str("1")}}}, ErrInvalidConfig, "Unknown topic config name: nope"},
 	}

@@ -181,6 +181,12 @@ func TestTopicsPlanAlter(t *testing.T) {
 		{"replace with delete op", AlterSpec{Name: "a", Replace: true, Ops: []ConfigOp{{Key: "retention.ms", Op: OpDelete}}},
 			statemachine.AlterConfigs{}, ErrInvalidRequest, ""},
 		{"missing topic", AlterSpec{Name: "zz"}, statemachine.AlterConfigs{}, ErrUnknownTopic, "Topic 'zz' does not exist."},
+		// An unknown op is INVALID_REQUEST before the key or the topic is
+		// looked at (the text kafka/ used to build itself).
+		{"unknown op", AlterSpec{Name: "a", Ops: []ConfigOp{{Key: "nope", Op: 9, Value: str("1")}}},
+			statemachine.AlterConfigs{}, ErrInvalidRequest, "Unknown operation 9 for config nope"},
+		{"unknown op, missing topic", AlterSpec{Name: "zz", Ops: []ConfigOp{{Key: "retention.ms", Value: str("1")}, {Key: "x", Op: -1}}},
+			statemachine.AlterConfigs{}, ErrInvalidRequest, "Unknown operation -1 for config x"},
 	}
 	for _, tt := range tests {
 		p := planAlter([]AlterSpec{tt.spec}, view)

@@ -62,19 +62,17 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate checks c.
+// Validate checks the settings of c, the one home of their ranges; each
+// message names the broker flag (a Kafka broker config name) that sets it.
+// The wiring (Store) is New's concern.
 func (c Config) Validate() error {
 	switch {
-	case c.Store == nil:
-		return errors.New("topics: config: Store is required")
-	case c.DefaultPartitions < 1:
-		return fmt.Errorf("topics: config: DefaultPartitions must be at least 1, got %d", c.DefaultPartitions)
-	case c.DefaultReplicationFactor < 0:
-		return fmt.Errorf("topics: config: DefaultReplicationFactor must be 0 (auto) or positive, got %d", c.DefaultReplicationFactor)
-	case c.DefaultReplicationFactor > maxReplicas:
-		return fmt.Errorf("topics: config: DefaultReplicationFactor must be at most %d, got %d", maxReplicas, c.DefaultReplicationFactor)
+	case c.DefaultPartitions < 1 || c.DefaultPartitions > maxTopicPartitions:
+		return fmt.Errorf("topics: --num.partitions must be between 1 and %d, got %d", maxTopicPartitions, c.DefaultPartitions)
+	case c.DefaultReplicationFactor < 0 || c.DefaultReplicationFactor > maxReplicas:
+		return fmt.Errorf("topics: --default.replication.factor must be 0 (automatic) or between 1 and %d, got %d", maxReplicas, c.DefaultReplicationFactor)
 	case c.MaxPartitionsPerRequest < 1:
-		return fmt.Errorf("topics: config: MaxPartitionsPerRequest must be at least 1, got %d", c.MaxPartitionsPerRequest)
+		return fmt.Errorf("topics: --max.partitions.per.request must be at least 1, got %d", c.MaxPartitionsPerRequest)
 	}
 	return nil
 }
@@ -87,6 +85,9 @@ type Service struct {
 
 // New returns a Service. Nil Now and NewID take their defaults.
 func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("topics: config: Store is required")
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

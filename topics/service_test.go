@@ -80,17 +80,25 @@ func TestTopicsConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, mod := range map[string]func(*Config){
-		"no store":      func(c *Config) { c.Store = nil },
-		"partitions 0":  func(c *Config) { c.DefaultPartitions = 0 },
-		"rf negative":   func(c *Config) { c.DefaultReplicationFactor = -1 },
-		"max requests":  func(c *Config) { c.MaxPartitionsPerRequest = 0 },
-		"rf over limit": func(c *Config) { c.DefaultReplicationFactor = 256 },
+		"partitions 0":   func(c *Config) { c.DefaultPartitions = 0 },
+		"partitions max": func(c *Config) { c.DefaultPartitions = maxTopicPartitions + 1 },
+		"rf negative":    func(c *Config) { c.DefaultReplicationFactor = -1 },
+		"max requests":   func(c *Config) { c.MaxPartitionsPerRequest = 0 },
+		"rf over limit":  func(c *Config) { c.DefaultReplicationFactor = 256 },
 	} {
 		c := ok
 		mod(&c)
 		if c.Validate() == nil {
 			t.Errorf("%s: Validate accepted %+v", name, c)
 		}
+		if _, err := New(c); err == nil {
+			t.Errorf("%s: New accepted %+v", name, c)
+		}
+	}
+	noStore := ok
+	noStore.Store = nil
+	if _, err := New(noStore); err == nil {
+		t.Error("New accepted a config without a Store")
 	}
 }
 

@@ -2,6 +2,8 @@ package topics
 
 // Pure validation of request fields, with Kafka's rules and messages.
 
+import "github.com/skiff-broker/skiff/statemachine"
+
 // maxNameLen is Kafka's topic name length limit.
 const maxNameLen = 249
 
@@ -41,10 +43,10 @@ func duplicates[K comparable](keys []K) []bool {
 	return dup
 }
 
-// maxTopicPartitions mirrors the state machine's per-topic partition cap
-// (larger counts are refused in apply with CodeInvalid), so that the client
-// gets INVALID_PARTITIONS with a message instead.
-const maxTopicPartitions = 1 << 20
+// maxTopicPartitions is the state machine's per-topic partition cap
+// (larger counts are refused in apply with CodeInvalid), checked here too so
+// that the client gets INVALID_PARTITIONS with a message instead.
+const maxTopicPartitions = statemachine.MaxTopicPartitions
 
 // checkPartitionCount checks a topic's total partition count against
 // maxTopicPartitions.

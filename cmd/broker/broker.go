@@ -34,7 +34,7 @@ type Config struct {
 
 	KafkaAddr       string        // Kafka listen address
 	HTTPAddr        string        // HTTP listen address ("" disables HTTP)
-	MaxRequestBytes int32         // socket.request.max.bytes
+	MaxRequestBytes int32         // socket.request.max.bytes (0: 100 MiB)
 	IdleTimeout     time.Duration // connections.max.idle.ms (0: 10 minutes)
 	ClusterID       string
 	// MaintenanceInterval: how often data-group leaders enforce retention
@@ -71,16 +71,42 @@ type Broker struct {
 	once    sync.Once
 }
 
+// Validate checks every setting of c with the Validate of the package that
+// owns it (node, topics, consumergroup, kafka), before anything is
+// acquired. cmd/skiff calls it after mapping its flags; Start calls it too.
+func (c Config) Validate() error {
+	nc := c.Node
+	if nc.KafkaAddr == "" {
+		nc.KafkaAddr = "127.0.0.1:0" // Start advertises the listener's address
+	}
+	if nc.Metrics == nil {
+		nc.Metrics = c.Metrics // Start gives the node the broker's set
+	}
+	if nc.Metrics == nil {
+		nc.Metrics = metrics.NewSet()
+	}
+	if err := nc.Validate(); err != nil {
+		return err
+	}
+	if err := c.Topics.Validate(); err != nil {
+		return err
+	}
+	if err := c.Groups.Validate(); err != nil {
+		return err
+	}
+	return kafka.Config{MaxRequestBytes: c.MaxRequestBytes, IdleTimeout: c.IdleTimeout}.Validate()
+}
+
 // Start starts a broker. On error everything started so far is stopped.
 func Start(cfg Config) (_ *Broker, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.NewSet()
 	}
 	if cfg.ClusterID == "" {
 		cfg.ClusterID = DefaultClusterID
-	}
-	if cfg.MaxRequestBytes == 0 {
-		cfg.MaxRequestBytes = 100 << 20
 	}
 	b := &Broker{cfg: cfg, log: cfg.Logger.With().Str("component", "broker").Logger()}
 	defer func() {

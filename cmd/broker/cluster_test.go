@@ -3,6 +3,7 @@ package broker_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -254,6 +255,59 @@ func TestClusterCreateTopicsErrors(t *testing.T) {
 	}
 	checkTopicEverywhere(t, c, []string{"fine"}, 1, 3)
 
+	// Manual assignments: topics/ alone checks and orders them; the codes
+	// and Kafka's messages reach the client.
+	assign := func(parts ...int32) []kmsg.CreateTopicsRequestTopicReplicaAssignment {
+		var out []kmsg.CreateTopicsRequestTopicReplicaAssignment
+		for _, p := range parts {
+			out = append(out, kmsg.CreateTopicsRequestTopicReplicaAssignment{Partition: p, Replicas: []int32{1 + p%3, 1 + (p+1)%3}})
+		}
+		return out
+	}
+	manual := []struct {
+		rt   kmsg.CreateTopicsRequestTopic
+		want *kerr.Error
+		msg  string
+	}{
+		{kmsg.CreateTopicsRequestTopic{Topic: "m-ordered", NumPartitions: -1, ReplicationFactor: -1, ReplicaAssignment: assign(2, 0, 1)}, nil, ""},
+		{kmsg.CreateTopicsRequestTopic{Topic: "m-gap", NumPartitions: -1, ReplicationFactor: -1, ReplicaAssignment: assign(0, 2)},
+			kerr.InvalidReplicaAssignment, "Partitions should be a consecutive 0-based integer sequence, found partition 2 of 2."},
+		{kmsg.CreateTopicsRequestTopic{Topic: "m-dup", NumPartitions: -1, ReplicationFactor: -1, ReplicaAssignment: assign(0, 0)},
+			kerr.InvalidReplicaAssignment, "Found multiple manual partition assignments for partition 0."},
+		{kmsg.CreateTopicsRequestTopic{Topic: "m-both", NumPartitions: 2, ReplicationFactor: -1, ReplicaAssignment: assign(0, 1)},
+			kerr.InvalidRequest, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time."},
+		{kmsg.CreateTopicsRequestTopic{Topic: "m-broker", NumPartitions: -1, ReplicationFactor: -1,
+			ReplicaAssignment: []kmsg.CreateTopicsRequestTopicReplicaAssignment{{Partition: 0, Replicas: []int32{9}}}},
+			kerr.InvalidReplicaAssignment, "The manual partition assignment includes broker 9, but no such broker is registered."},
+	}
+	mreq := kmsg.NewPtrCreateTopicsRequest()
+	mreq.TimeoutMillis = 30000
+	for _, m := range manual {
+		mreq.Topics = append(mreq.Topics, m.rt)
+	}
+	mresp := requestTo(t, addr, mreq).(*kmsg.CreateTopicsResponse)
+	for i, m := range manual {
+		got := mresp.Topics[i]
+		if m.want == nil {
+			if got.ErrorCode != 0 {
+				t.Errorf("%s: %v", m.rt.Topic, kerr.ErrorForCode(got.ErrorCode))
+			}
+			continue
+		}
+		if got.ErrorCode != m.want.Code || got.ErrorMessage == nil || *got.ErrorMessage != m.msg {
+			t.Errorf("%s: code %v message %v, want %s %q", m.rt.Topic, kerr.ErrorForCode(got.ErrorCode), got.ErrorMessage, m.want.Message, m.msg)
+		}
+	}
+	md := metadataFrom(t, c.KafkaAddrs()[2], "m-ordered")
+	for _, p := range md.Topics[0].Partitions {
+		if want := []int32{1 + p.Partition%3, 1 + (p.Partition+1)%3}; !slices.Equal(p.Replicas, want) {
+			t.Errorf("m-ordered partition %d: replicas %v, want %v", p.Partition, p.Replicas, want)
+		}
+	}
+	if n := len(md.Topics[0].Partitions); n != 3 {
+		t.Errorf("m-ordered has %d partitions, want 3", n)
+	}
+
 	// validate_only runs everything and writes nothing.
 	vreq := createTopicsReq([]string{"validated"}, 3, 3)
 	vreq.ValidateOnly = true
@@ -261,7 +315,7 @@ func TestClusterCreateTopicsErrors(t *testing.T) {
 	if vresp.Topics[0].ErrorCode != 0 || vresp.Topics[0].NumPartitions != 3 {
 		t.Fatalf("validate_only: %+v", vresp.Topics[0])
 	}
-	md := metadataFrom(t, c.KafkaAddrs()[0], "validated")
+	md = metadataFrom(t, c.KafkaAddrs()[0], "validated")
 	if md.Topics[0].ErrorCode != kerr.UnknownTopicOrPartition.Code {
 		t.Fatalf("validate_only created the topic")
 	}

@@ -63,6 +63,17 @@ func TestCmdBadFlagsExitOne(t *testing.T) {
 		{"zero node id", []string{"--node-id", "0"}, "positive"},
 		{"bad log level", []string{"--log-level", "loud"}, "--log-level"},
 		{"bad partitions", []string{"--num.partitions", "0"}, "--num.partitions"},
+		// Each range lives in the owning package's Config.Validate; the
+		// message still names the flag.
+		{"partitions overflow", []string{"--num.partitions", "99999999999"}, "--num.partitions"},
+		{"bad replication factor", []string{"--default.replication.factor", "300"}, "--default.replication.factor"},
+		{"bad max partitions", []string{"--max.partitions.per.request", "-1"}, "--max.partitions.per.request"},
+		{"bad idle", []string{"--connections.max.idle.ms", "5"}, "--connections.max.idle.ms"},
+		{"bad request size", []string{"--socket.request.max.bytes", "10"}, "--socket.request.max.bytes"},
+		{"bad offsets partitions", []string{"--offsets.topic.num.partitions", "70000"}, "--offsets.topic.num.partitions"},
+		{"bad offsets rf", []string{"--offsets.topic.replication.factor", "-1"}, "--offsets.topic.replication.factor"},
+		{"bad rebalance delay", []string{"--group.initial.rebalance.delay.ms", "-1"}, "--group.initial.rebalance.delay.ms"},
+		{"bad session timeouts", []string{"--group.min.session.timeout.ms", "10", "--group.max.session.timeout.ms", "5"}, "--group.min.session.timeout.ms"},
 		{"unwritable data dir", []string{"--data-dir", filepath.Join(roDir, "sub", "x")}, "data dir"},
 	}
 	if os.Geteuid() == 0 {

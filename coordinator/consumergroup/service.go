@@ -71,7 +71,8 @@ type Config struct {
 	OffsetsTopicReplicationFactor int16
 	// InitialRebalanceDelay is group.initial.rebalance.delay.ms (3 s):
 	// how long a new group waits for more members before its first
-	// generation. Negative means no delay.
+	// generation. NoInitialRebalanceDelay means no delay (0 means the
+	// default); other negative values are invalid.
 	InitialRebalanceDelay time.Duration
 	// MinSessionTimeout and MaxSessionTimeout are
 	// group.min.session.timeout.ms (6 s) and group.max.session.timeout.ms
@@ -105,6 +106,13 @@ type Config struct {
 	Now    func() time.Time
 	Logger zerolog.Logger
 }
+
+// NoInitialRebalanceDelay is the InitialRebalanceDelay of a group that
+// starts its first generation at once (group.initial.rebalance.delay.ms=0).
+const NoInitialRebalanceDelay time.Duration = -1
+
+// maxOffsetsPartitions bounds offsets.topic.num.partitions.
+const maxOffsetsPartitions = 1 << 16
 
 // DefaultConfig returns Kafka's defaults (Node and Topics must be set).
 func DefaultConfig() Config {
@@ -177,20 +185,22 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate checks c (after defaults).
+// Validate checks the settings of c (after defaults), the one home of
+// their ranges; each message names the broker flag (a Kafka broker config
+// name) that sets it. The wiring (Node, Topics) is New's concern.
 func (c Config) Validate() error {
+	if c.InitialRebalanceDelay < 0 && c.InitialRebalanceDelay != NoInitialRebalanceDelay {
+		return fmt.Errorf("consumergroup: --group.initial.rebalance.delay.ms must not be negative, got %d", c.InitialRebalanceDelay.Milliseconds())
+	}
 	c = c.withDefaults()
 	switch {
-	case c.Node == nil:
-		return errors.New("consumergroup: config: Node is required")
-	case c.Topics == nil:
-		return errors.New("consumergroup: config: Topics is required")
-	case c.OffsetsTopicPartitions < 1:
-		return fmt.Errorf("consumergroup: config: offsets.topic.num.partitions must be at least 1, got %d", c.OffsetsTopicPartitions)
+	case c.OffsetsTopicPartitions < 1 || c.OffsetsTopicPartitions > maxOffsetsPartitions:
+		return fmt.Errorf("consumergroup: --offsets.topic.num.partitions must be between 1 and %d, got %d", maxOffsetsPartitions, c.OffsetsTopicPartitions)
 	case c.OffsetsTopicReplicationFactor < 1:
-		return fmt.Errorf("consumergroup: config: offsets.topic.replication.factor must be at least 1, got %d", c.OffsetsTopicReplicationFactor)
-	case c.MinSessionTimeout > c.MaxSessionTimeout:
-		return errors.New("consumergroup: config: group.min.session.timeout.ms exceeds group.max.session.timeout.ms")
+		return fmt.Errorf("consumergroup: --offsets.topic.replication.factor must be at least 1, got %d", c.OffsetsTopicReplicationFactor)
+	case c.MinSessionTimeout <= 0 || c.MinSessionTimeout > c.MaxSessionTimeout:
+		return fmt.Errorf("consumergroup: --group.min.session.timeout.ms (%d) must be positive and at most --group.max.session.timeout.ms (%d)",
+			c.MinSessionTimeout.Milliseconds(), c.MaxSessionTimeout.Milliseconds())
 	case c.MaxGroupSize < 1:
 		return errors.New("consumergroup: config: group.max.size must be at least 1")
 	}
@@ -227,6 +237,12 @@ type offsetsTopic struct {
 
 // New returns a coordinator; Run makes it take over partitions.
 func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Node == nil:
+		return nil, errors.New("consumergroup: config: Node is required")
+	case cfg.Topics == nil:
+		return nil, errors.New("consumergroup: config: Topics is required")
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -23,6 +22,19 @@ import (
 	"github.com/skiff-broker/skiff/node"
 	"github.com/skiff-broker/skiff/topics"
 )
+
+// TB is what a Cluster needs from the test or benchmark that owns it;
+// *testing.T and *testing.B satisfy it. It is declared here, not taken
+// from package testing, so that binaries starting clusters (`skiff bench`)
+// do not link the testing package.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Log(args ...any)
+	Logf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+}
 
 // Options tune a test cluster.
 type Options struct {
@@ -42,7 +54,7 @@ type Options struct {
 
 // Cluster is a set of brokers on loopback.
 type Cluster struct {
-	tb      testing.TB
+	tb      TB
 	dir     string
 	ownsDir bool
 	opts    Options
@@ -55,7 +67,7 @@ type Cluster struct {
 
 // New starts an n-node cluster and waits until every broker is registered
 // and alive. tb may be nil (benchmarks outside go test); then errors panic.
-func New(tb testing.TB, n int, opts Options) *Cluster {
+func New(tb TB, n int, opts Options) *Cluster {
 	c := &Cluster{tb: tb, opts: opts}
 	if opts.HeartbeatInterval == 0 {
 		opts.HeartbeatInterval = 200 * time.Millisecond
