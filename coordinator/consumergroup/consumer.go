@@ -63,9 +63,9 @@ type cmember struct {
 	target               tpSet
 	left                 bool // a static member that left for now (epoch -2)
 
-	timer       *time.Timer
+	timer       timer
 	seq         uint64
-	revokeTimer *time.Timer
+	revokeTimer timer
 }
 
 func newConsumerGroup(g *group) *consumerGroup {
