@@ -425,3 +425,52 @@ func TestGroupsClassicLeaveStatic(t *testing.T) {
 		t.Fatalf("static member still there: %+v", g)
 	}
 }
+
+// OffsetCommit from a classic group's members is checked against the
+// generation; commits from outside group management need an empty group.
+func TestGroupsClassicCommitValidation(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.node.setTopic("a", topicA, 1)
+	a, b := h.stableGroup("g")
+	commit := func(member string, gen int32) error {
+		out := h.s.Commit(ctxBG, CommitRequest{Group: "g", MemberID: member, Generation: gen,
+			Topics: []CommitTopic{{Name: "a", Partitions: []CommitPartition{{Partition: 0, Offset: 1}}}}})
+		return out[0].Partitions[0].Err
+	}
+	for _, c := range []struct {
+		name   string
+		member string
+		gen    int32
+		want   error
+	}{
+		{"member at its generation", a, 1, nil},
+		{"member at another generation", b, 2, ErrIllegalGeneration},
+		{"unknown member", "client-nobody", 1, ErrUnknownMemberID},
+		{"outside group management, group not empty", "", -1, ErrUnknownMemberID},
+	} {
+		if err := commit(c.member, c.gen); !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	// While the group completes a rebalance, commits wait for the sync.
+	c := h.memberID("g")
+	jc := h.goJoin(joinReq("g", c))
+	h.joined("g", c)
+	ja := h.goJoin(joinReq("g", a))
+	h.joined("g", a)
+	if r := h.s.Join(ctxBG, joinReq("g", b)); r.Err != nil || r.Generation != 2 {
+		t.Fatalf("rejoin: %+v", r)
+	}
+	await(t, "join a", ja)
+	await(t, "join c", jc)
+	if err := commit(b, 2); !errors.Is(err, ErrRebalanceInProgress) {
+		t.Errorf("commit while completing the rebalance: %v, want REBALANCE_IN_PROGRESS", err)
+	}
+	// An empty group takes commits from anyone.
+	if res, err := h.s.Leave(ctxBG, "g", []LeaveMember{{MemberID: a}, {MemberID: b}, {MemberID: c}}); err != nil || res[2].Err != nil {
+		t.Fatalf("leave: %+v %v", res, err)
+	}
+	if err := commit("", -1); err != nil {
+		t.Errorf("commit to an empty group from outside: %v", err)
+	}
+}
