@@ -115,7 +115,7 @@ func TestGroupsClassicMemberIDRequiredThenJoin(t *testing.T) {
 		t.Fatalf("state %v, want PreparingRebalance", s)
 	}
 	h.clock.Advance(testDelay - time.Millisecond)
-	if !notYet(ch) {
+	if !h.waiting("g", id) {
 		t.Fatal("JoinGroup answered before the initial rebalance delay")
 	}
 	h.clock.Advance(time.Millisecond)
@@ -157,7 +157,7 @@ func TestGroupsClassicInitialDelayAndSync(t *testing.T) {
 	jb := h.goJoin(joinReq("g", b))
 	h.joined("g", b)
 	h.clock.Advance(testDelay - time.Millisecond) // 1 ms short of b's delay
-	if !notYet(ja) || !notYet(jb) {
+	if !h.waiting("g", a) || !h.waiting("g", b) {
 		t.Fatal("join phase ended before the delay a later member extended")
 	}
 	h.clock.Advance(time.Millisecond)
@@ -171,7 +171,7 @@ func TestGroupsClassicInitialDelayAndSync(t *testing.T) {
 	// The follower waits for the leader's assignment.
 	sb := h.goSync(SyncRequest{Group: "g", MemberID: b, Generation: 1})
 	h.syncing("g", b)
-	if !notYet(sb) {
+	if !h.waiting("g", b) {
 		t.Fatal("follower's SyncGroup answered before the leader's")
 	}
 	sa := h.s.Sync(ctxBG, SyncRequest{Group: "g", MemberID: a, Generation: 1,
@@ -244,7 +244,7 @@ func TestGroupsClassicHeartbeatErrors(t *testing.T) {
 	}
 	ja := h.goJoin(joinReq("g", a))
 	h.joined("g", a)
-	if !notYet(jc) {
+	if !h.waiting("g", c) {
 		t.Fatal("join phase ended before every member rejoined")
 	}
 	// The last member rejoining ends the phase at once (no initial delay:
@@ -314,7 +314,7 @@ func TestGroupsClassicSessionAndRebalanceTimeouts(t *testing.T) {
 		}
 	}
 	h.clock.Advance(testRebalance - 27*time.Second - time.Millisecond)
-	if !notYet(jc) {
+	if !h.waiting("g", c) {
 		t.Fatal("join phase ended before the rebalance timeout")
 	}
 	h.clock.Advance(time.Millisecond)
@@ -472,5 +472,82 @@ func TestGroupsClassicCommitValidation(t *testing.T) {
 	}
 	if err := commit("", -1); err != nil {
 		t.Errorf("commit to an empty group from outside: %v", err)
+	}
+}
+
+// Members that do not send SyncGroup within the rebalance timeout after
+// the join phase are removed, and the group rebalances without them.
+func TestGroupsClassicSyncTimeout(t *testing.T) {
+	h := newHarness(t, Config{InitialRebalanceDelay: -1})
+	// A rebalance timeout that is no multiple of the session timeout, so
+	// that b's session (renewed while it waits) does not end at the same
+	// instant as the sync phase.
+	const rebalance = 25 * time.Second
+	join := func(id string) JoinRequest {
+		r := joinReq("g", id)
+		r.RebalanceTimeoutMs = int32(rebalance / time.Millisecond)
+		return r
+	}
+	a, b := h.memberID("g"), h.memberID("g")
+	ja := h.goJoin(join(a))
+	h.joined("g", a)
+	rb := h.s.Join(ctxBG, join(b))
+	ra := await(t, "join a", ja)
+	if ra.Err != nil || rb.Err != nil || ra.Generation != 1 || rb.Generation != 1 {
+		t.Fatalf("joins: %+v / %+v", ra, rb)
+	}
+	// b syncs (and waits for the leader); a heartbeats but never syncs.
+	sb := h.goSync(SyncRequest{Group: "g", MemberID: b, Generation: 1})
+	h.syncing("g", b)
+	for i := 1; i <= 8; i++ { // 24 s
+		h.clock.Advance(3 * time.Second)
+		if err := h.heartbeat("g", a, 1); err != nil {
+			t.Fatalf("heartbeat of a %d s after the join: %v", 3*i, err)
+		}
+	}
+	h.clock.Advance(rebalance - 24*time.Second - time.Millisecond)
+	if !h.waiting("g", b) {
+		t.Fatal("follower's SyncGroup answered before the leader synced or the timeout")
+	}
+	h.clock.Advance(time.Millisecond)
+	if r := await(t, "sync b", sb); !errors.Is(r.Err, ErrRebalanceInProgress) {
+		t.Fatalf("follower's SyncGroup at the sync timeout: %+v, want REBALANCE_IN_PROGRESS", r)
+	}
+	if g := h.group("g"); g.members[a] != nil || g.members[b] == nil || g.state != statePreparingRebalance {
+		t.Fatalf("after the sync timeout: state %v, a kept %v, b kept %v", g.state, g.members[a] != nil, g.members[b] != nil)
+	}
+}
+
+// The group's protocol is the one most members list first among those all
+// of them support; a member sharing none with the group cannot join.
+func TestGroupsClassicProtocolSelection(t *testing.T) {
+	h := newHarness(t, Config{InitialRebalanceDelay: -1})
+	join := func(id string, protos ...string) JoinRequest {
+		r := joinReq("g", id)
+		r.Protocols = nil
+		for _, p := range protos {
+			r.Protocols = append(r.Protocols, Protocol{Name: p, Metadata: []byte(p)})
+		}
+		return r
+	}
+	a, b, c := h.memberID("g"), h.memberID("g"), h.memberID("g")
+	ja := h.goJoin(join(a, "sticky", "range", "roundrobin"))
+	h.joined("g", a)
+	jb := h.goJoin(join(b, "roundrobin", "range"))
+	h.joined("g", b)
+	if r := h.s.Join(ctxBG, join("", "cooperative")); !errors.Is(r.Err, ErrInconsistentProtocol) {
+		t.Errorf("join with no common protocol: %+v", r)
+	}
+	rc := h.s.Join(ctxBG, join(c, "roundrobin", "range"))
+	ra, rb := await(t, "join a", ja), await(t, "join b", jb)
+	for _, r := range []JoinResult{ra, rb, rc} {
+		if r.Err != nil || *r.Protocol != "roundrobin" {
+			t.Fatalf("join: %+v, want protocol roundrobin (b and c vote for it; sticky is not common)", r)
+		}
+	}
+	for _, m := range ra.Members {
+		if string(m.Metadata) != "roundrobin" {
+			t.Errorf("leader got %s's metadata %q, want its roundrobin metadata", m.MemberID, m.Metadata)
+		}
 	}
 }

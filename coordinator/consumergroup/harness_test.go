@@ -258,15 +258,17 @@ func await[T any](t *testing.T, what string, ch <-chan T) T {
 	}
 }
 
-// notYet reports that ch has no value yet.
-func notYet[T any](ch <-chan T) bool {
-	select {
-	case v := <-ch:
-		_ = v
-		return false
-	default:
-		return true
-	}
+// waiting reports whether member id of group still waits for the answer
+// to its JoinGroup or SyncGroup: the coordinator clears the wait, under
+// the lock, when it answers (the answer's channel may lag behind).
+func (h *harness) waiting(group, id string) bool {
+	var w bool
+	h.locked(func() {
+		if g := h.p.groups[group]; g != nil && g.members[id] != nil {
+			w = g.members[id].joinCh != nil || g.members[id].syncCh != nil
+		}
+	})
+	return w
 }
 
 // goJoin starts a JoinGroup and returns the channel its answer comes on.
