@@ -207,8 +207,21 @@ func TestBenchProgress(t *testing.T) {
 	var buf bytes.Buffer
 	p := newProgress(&buf)
 	p.after = 0
-	p.start("x", func(time.Duration) string { return "working" })
-	time.Sleep(700 * time.Millisecond)
+	asked := make(chan struct{}, 1)
+	p.start("x", func(time.Duration) string {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		return "working"
+	})
+	// The update is written under p.mu right after status returns, and
+	// end takes p.mu: once asked, the line is out before end clears it.
+	select {
+	case <-asked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no progress update within 10 s")
+	}
 	p.end()
 	if s := buf.String(); !strings.Contains(s, "[x]") || !strings.Contains(s, "working") || !strings.HasSuffix(s, "\r\033[K") {
 		t.Errorf("progress output %q", s)

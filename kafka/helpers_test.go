@@ -135,6 +135,16 @@ func (r *rawConn) send(req kmsg.Request) int32 {
 // its correlation ID.
 func (r *rawConn) recv(corr int32, resp kmsg.Response) {
 	r.t.Helper()
+	body := r.recvBody(corr, resp)
+	if err := resp.ReadFrom(body); err != nil {
+		r.t.Fatalf("decode %s v%d: %v", kmsg.NameForKey(resp.Key()), resp.GetVersion(), err)
+	}
+}
+
+// recvBody reads one response, checks its correlation ID and the response
+// header that resp's key and version call for, and returns the body.
+func (r *rawConn) recvBody(corr int32, resp kmsg.Response) []byte {
+	r.t.Helper()
 	if err := r.nc.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
 		r.t.Fatal(err)
 	}
@@ -156,9 +166,7 @@ func (r *rawConn) recv(corr int32, resp kmsg.Response) {
 		}
 		body = body[1:]
 	}
-	if err := resp.ReadFrom(body); err != nil {
-		r.t.Fatalf("decode %s v%d: %v", kmsg.NameForKey(resp.Key()), resp.GetVersion(), err)
-	}
+	return body
 }
 
 // roundTrip sends req and decodes its response.

@@ -413,7 +413,7 @@ func TestKafkaFetch(t *testing.T) {
 // A long-polling Fetch waits MaxWait for data, and a closing server
 // cancels it.
 func TestKafkaFetchWaits(t *testing.T) {
-	ts, _ := newDataTestServer(t)
+	ts, fr := newDataTestServer(t)
 	ts.fake.put("w", false, testNode)
 	rc := dialRaw(t, ts.addr)
 	req := &kmsg.FetchRequest{Version: 12, ReplicaID: -1, MaxWaitMillis: 300, MinBytes: 1, MaxBytes: 1 << 20, SessionEpoch: -1,
@@ -429,7 +429,13 @@ func TestKafkaFetchWaits(t *testing.T) {
 
 	req.MaxWaitMillis = 60_000
 	rc.send(req)
-	time.Sleep(100 * time.Millisecond) // let the fetch start waiting; Close must work either way
+	// Close while the fetch waits in the record service, not before it
+	// gets there.
+	for deadline := time.Now().Add(10 * time.Second); fr.callCount("Fetch") < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second fetch never reached the record service")
+		}
+	}
 	closed := make(chan error, 1)
 	go func() { closed <- ts.s.Close() }()
 	select {

@@ -63,16 +63,27 @@ func TestClusterConcurrentCreateSameTopic(t *testing.T) {
 	for round := range 5 {
 		name := fmt.Sprintf("race-%d", round)
 		codes := make([]int16, 2)
+		errs := make([]error, 2)
 		var wg sync.WaitGroup
 		for i := range 2 {
 			wg.Add(1)
-			go func() {
+			go func() { // no t.Fatal here: errors are reported below
 				defer wg.Done()
-				resp := requestTo(t, addrs[i], createTopicsReq([]string{name}, 2, 3)).(*kmsg.CreateTopicsResponse)
-				codes[i] = resp.Topics[0].ErrorCode
+				resp, err := requestErr(addrs[i], createTopicsReq([]string{name}, 2, 3))
+				switch {
+				case err != nil:
+					errs[i] = err
+				case len(resp.(*kmsg.CreateTopicsResponse).Topics) != 1:
+					errs[i] = fmt.Errorf("node %d answered %d topics", i+1, len(resp.(*kmsg.CreateTopicsResponse).Topics))
+				default:
+					codes[i] = resp.(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode
+				}
 			}()
 		}
 		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
 		ok, exists := 0, 0
 		for _, code := range codes {
 			switch code {
@@ -442,11 +453,15 @@ func TestClusterFullRestartKeepsTopics(t *testing.T) {
 		c.Stop(i)
 	}
 	var wg sync.WaitGroup
+	errs := make([]error, 3)
 	for i := range 3 {
 		wg.Add(1)
-		go func() { defer wg.Done(); c.Restart(i) }()
+		go func() { defer wg.Done(); errs[i] = c.RestartErr(i) }()
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("restart: %v", err)
+	}
 	c.WaitAlive(3, 30*time.Second)
 	after := checkTopicEverywhere(t, c, names, 4, 3)
 	for n, id := range ids {

@@ -789,7 +789,7 @@ func TestClusterGroupProtocolAnswers(t *testing.T) {
 		r.Group, r.MemberID, r.InstanceID, r.Generation = group, memberID, instance, gen
 		return requestTo(t, at, r).(*kmsg.HeartbeatResponse).ErrorCode
 	}
-	sync := func(memberID string, instance *string, gen int32, assign map[string][]int32) *kmsg.SyncGroupResponse {
+	syncReq := func(memberID string, instance *string, gen int32, assign map[string][]int32) *kmsg.SyncGroupRequest {
 		r := kmsg.NewPtrSyncGroupRequest()
 		r.Group, r.MemberID, r.InstanceID, r.Generation = group, memberID, instance, gen
 		for id, ps := range assign {
@@ -797,7 +797,10 @@ func TestClusterGroupProtocolAnswers(t *testing.T) {
 			a.Topics = []kmsg.ConsumerMemberAssignmentTopic{{Topic: topic, Partitions: ps}}
 			r.GroupAssignment = append(r.GroupAssignment, kmsg.SyncGroupRequestGroupAssignment{MemberID: id, MemberAssignment: a.AppendTo(nil)})
 		}
-		return requestTo(t, at, r).(*kmsg.SyncGroupResponse)
+		return r
+	}
+	sync := func(memberID string, instance *string, gen int32, assign map[string][]int32) *kmsg.SyncGroupResponse {
+		return requestTo(t, at, syncReq(memberID, instance, gen, assign)).(*kmsg.SyncGroupResponse)
 	}
 	commit := func(memberID string, gen int32, offset int64) int16 {
 		r := kmsg.NewPtrOffsetCommitRequest()
@@ -929,10 +932,21 @@ func TestClusterGroupProtocolAnswers(t *testing.T) {
 		t.Fatalf("rejoin: %+v / static %+v %v", j1, s.resp, s.err)
 	}
 	sm := s.resp.MemberID
-	ss := make(chan *kmsg.SyncGroupResponse, 1)
-	go func() { ss <- sync(sm, inst, 2, nil) }()
+	type synced struct {
+		resp kmsg.Response
+		err  error
+	}
+	ss := make(chan synced, 1)
+	go func() { // tryRequest, not sync: no t.Fatal off the test goroutine
+		r, err := tryRequest(at, syncReq(sm, inst, 2, nil))
+		ss <- synced{r, err}
+	}()
 	code(nil, sync(m1, nil, 2, map[string][]int32{m1: {0, 1}, sm: {2}}).ErrorCode, "leader SyncGroup, generation 2")
-	code(nil, (<-ss).ErrorCode, "static member SyncGroup")
+	s2 := <-ss
+	if s2.err != nil {
+		t.Fatalf("static member SyncGroup: %v", s2.err)
+	}
+	code(nil, s2.resp.(*kmsg.SyncGroupResponse).ErrorCode, "static member SyncGroup")
 	code(kerr.FencedInstanceID, heartbeat("someone-else", inst, 2), "Heartbeat with another member's instance ID")
 	code(nil, heartbeat(sm, inst, 2), "static member Heartbeat")
 

@@ -33,14 +33,28 @@ func nodeClient(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
 // the client would route it to).
 func requestTo(t testing.TB, addr string, req kmsg.Request) kmsg.Response {
 	t.Helper()
-	cl := nodeClient(t, addr)
+	resp, err := requestErr(addr, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// requestErr is requestTo for goroutines other than the test's: it returns
+// the error instead of failing the test.
+func requestErr(addr string, req kmsg.Request) (kmsg.Response, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RequestRetries(0))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	resp, err := cl.SeedBrokers()[0].Request(ctx, req)
 	if err != nil {
-		t.Fatalf("request %T to %s: %v", req, addr, err)
+		return nil, fmt.Errorf("request %T to %s: %w", req, addr, err)
 	}
-	return resp
+	return resp, nil
 }
 
 func metadataFrom(t testing.TB, addr string, topics ...string) *kmsg.MetadataResponse {

@@ -63,9 +63,10 @@ type cmember struct {
 	target               tpSet
 	left                 bool // a static member that left for now (epoch -2)
 
-	timer       *time.Timer
-	seq         uint64
-	revokeTimer *time.Timer
+	timer       timer
+	seq         uint64 // invalidates fired session timers
+	revokeTimer timer
+	revokeSeq   uint64 // invalidates fired revocation timers (heartbeats do not)
 }
 
 func newConsumerGroup(g *group) *consumerGroup {
@@ -102,6 +103,7 @@ func (c *consumerGroup) stopTimers() {
 
 func (c *consumerGroup) stopMemberTimers(m *cmember) {
 	m.seq++
+	m.revokeSeq++
 	if m.timer != nil {
 		m.timer.Stop()
 	}
@@ -468,14 +470,17 @@ func (c *consumerGroup) sessionTimer(m *cmember) {
 	})
 }
 
-// revokeTimer gives m its rebalance timeout to release what it must.
+// revokeTimer gives m its rebalance timeout to release what it must. Its
+// heartbeats meanwhile do not extend it (Kafka's rebalance timeout runs
+// from the revocation).
 func (c *consumerGroup) revokeTimer(m *cmember) {
 	if m.revokeTimer != nil {
 		m.revokeTimer.Stop()
 	}
-	seq := m.seq
+	m.revokeSeq++
+	seq := m.revokeSeq
 	m.revokeTimer = c.g.after(m.rebalanceTimeout, func() {
-		if c.g.consumer == c && c.members[m.id] == m && m.seq == seq && m.pending.count() > 0 {
+		if c.g.consumer == c && c.members[m.id] == m && m.revokeSeq == seq && m.pending.count() > 0 {
 			c.remove(m, "did not revoke partitions within its rebalance timeout")
 		}
 	})

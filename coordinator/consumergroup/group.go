@@ -67,13 +67,13 @@ type group struct {
 
 	// Join phase.
 	timerSeq          uint64 // invalidates fired rebalance/sync timers
-	rebalanceTimer    *time.Timer
+	rebalanceTimer    timer
 	rebalanceDeadline time.Time
 	delayUntil        time.Time
 	initialDelay      bool
 	// Sync phase.
 	pendingSync map[string]bool
-	syncTimer   *time.Timer
+	syncTimer   timer
 	syncWriting bool
 }
 
@@ -93,9 +93,9 @@ type member struct {
 	joinCh chan JoinResult // set while a JoinGroup waits
 	syncCh chan SyncResult // set while a SyncGroup waits
 
-	timer  *time.Timer // session timeout
-	hbSeq  uint64      // invalidates fired session timers
-	joined bool        // rejoined in the current join phase
+	timer  timer  // session timeout
+	hbSeq  uint64 // invalidates fired session timers
+	joined bool   // rejoined in the current join phase
 }
 
 func (p *partition) newGroup(name string) *group {
@@ -149,11 +149,14 @@ func (g *group) stateName() string {
 	return g.state.String()
 }
 
+// timer is a started timer (*time.Timer, or a test's fake).
+type timer interface{ Stop() bool }
+
 // after runs fn under the partition lock after d, unless the partition
 // was unloaded or the group replaced in the meantime.
-func (g *group) after(d time.Duration, fn func()) *time.Timer {
+func (g *group) after(d time.Duration, fn func()) timer {
 	p := g.p
-	return time.AfterFunc(d, func() {
+	return p.s.afterFunc(d, func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.closed || p.groups[g.name] != g {

@@ -217,6 +217,10 @@ type Service struct {
 	cfg  Config
 	log  zerolog.Logger
 	kick chan struct{}
+	// afterFunc starts the group timers (session, rebalance, sync,
+	// revocation): time.AfterFunc, or a test's fake clock that goes with
+	// cfg.Now.
+	afterFunc func(d time.Duration, fn func()) timer
 
 	mu    sync.Mutex
 	parts map[int32]*partition // offsets partitions this node leads
@@ -249,10 +253,13 @@ func New(cfg Config) (*Service, error) {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		kick:   make(chan struct{}, 1),
-		parts:  map[int32]*partition{},
+		cfg:   cfg,
+		log:   cfg.Logger,
+		kick:  make(chan struct{}, 1),
+		parts: map[int32]*partition{},
+		afterFunc: func(d time.Duration, fn func()) timer {
+			return time.AfterFunc(d, fn)
+		},
 		ctx:    ctx,
 		cancel: cancel,
 	}, nil

@@ -71,7 +71,9 @@ func TestChaosFullClusterRestart(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				if !graceful {
-					c.Kill(i)
+					if !c.kill(i) { // not c.Kill: no t.Fatal off the test goroutine
+						t.Errorf("node %d: not running", i+1)
+					}
 					return
 				}
 				if err := c.Stop(i, 40*time.Second); err != nil {

@@ -246,6 +246,12 @@ func (c *Cluster) Restart(i int) {
 	c.must(c.start(i))
 }
 
+// RestartErr is Restart for goroutines other than the test's (where a
+// test may not call Fatal): it returns the error instead.
+func (c *Cluster) RestartErr(i int) error {
+	return c.start(i)
+}
+
 // Leader returns the index of the node that leads the metadata shard, or -1.
 func (c *Cluster) Leader() int {
 	for i := range c.cfgs {
