@@ -81,38 +81,18 @@ func (s *Service) waitForLeaders(ctx context.Context, results []TopicResult) {
 	}
 }
 
-// allLed reports whether every partition in view has a leader: its data
-// group's leader, or (for a partition without a group) its own.
+// allLed reports whether every partition in view has a live leader
+// (PartitionState, as Metadata reports it).
 func allLed(view *View) bool {
+	alive := AliveBrokers(view.Brokers)
 	for _, t := range view.Topics {
 		for _, p := range t.Partitions {
-			if PartitionLeader(view, p).Leader < 0 {
+			if PartitionState(view, p, alive).Leader < 0 {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-// LeaderInfo is a partition's leader and leader epoch as Kafka reports them.
-type LeaderInfo struct {
-	Leader      int32
-	LeaderEpoch int32
-}
-
-// PartitionLeader returns the leader of p: the Raft leader of its data
-// group and the group's term as the leader epoch (DESIGN §3); -1 and -1
-// while the group has no leader. A partition without a data group keeps
-// the leader its own SetLeader recorded.
-func PartitionLeader(view *View, p Partition) LeaderInfo {
-	if p.DataGroup == 0 {
-		return LeaderInfo{Leader: p.Leader, LeaderEpoch: p.LeaderEpoch}
-	}
-	g := view.DataGroups[p.DataGroup]
-	if g == nil || g.Leader < 0 {
-		return LeaderInfo{Leader: -1, LeaderEpoch: -1}
-	}
-	return LeaderInfo{Leader: g.Leader, LeaderEpoch: int32(min(g.Term, 1<<31-1))}
 }
 
 // AutoCreate creates missing topics with the broker defaults (auto-creation
@@ -179,7 +159,7 @@ type validCreate struct {
 
 // planCreate validates specs, resolves defaults, places replicas and builds
 // the one batch of the request: per valid topic, a CreateTopic followed by
-// AssignReplicas, SetLeader and SetISR for each partition. It is pure but
+// one AssignReplicas for each partition. It is pure but
 // for calling newID once per proposed topic.
 func planCreate(in createInput) createPlan {
 	p := createPlan{results: make([]TopicResult, len(in.specs)), at: make([]int, len(in.specs))}
@@ -313,7 +293,7 @@ func (s *Service) applyCreateResult(p createPlan, res statemachine.Result) {
 		ct := p.batch.Cmds[at].(statemachine.CreateTopic)
 		switch code := res.Codes[at]; code {
 		case statemachine.CodeOK:
-			end := at + 1 + 3*int(ct.PartitionCount)
+			end := at + 1 + cmdsPerPartition*int(ct.PartitionCount)
 			if err := s.partitionOutcome(r.Name, 0, res.Codes[at+1:end]); err != nil {
 				*r = failed(r.Name, err)
 				continue
@@ -329,11 +309,11 @@ func (s *Service) applyCreateResult(p createPlan, res statemachine.Result) {
 
 // partitionOutcome checks the codes of the partition commands of a topic
 // whose topic-level command succeeded. CodeConditionFailed is tolerated (a
-// SetISR re-applied after the leader moved on, when a create was retried);
-// any other failure means the topic is broken and is reported.
+// legacy SetISR of the seed path re-applied when a create was retried); any
+// other failure means the topic is broken and is reported.
 func (s *Service) partitionOutcome(topic string, first int32, codes []statemachine.Code) error {
 	for j, code := range codes {
-		part := first + int32(j/3)
+		part := first + int32(j/cmdsPerPartition)
 		switch code {
 		case statemachine.CodeOK:
 		case statemachine.CodeConditionFailed:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/skiff-broker/skiff/node"
@@ -80,11 +81,15 @@ func (s *Service) CreateSeedBaseline(ctx context.Context, specs []CreateSpec) ([
 			*r = failed(r.Name, errorf(ErrInvalidRequest, "Creating topic '%s' failed in the metadata shard (code %d).", r.Name, code))
 			continue
 		}
-		cmds := p.batch.Cmds[at+1 : at+1+3*int(ct.PartitionCount)]
-		codes := make([]statemachine.Code, len(cmds))
+		cmds := seedPartitionCmds(p.batch.Cmds[at+1 : at+1+cmdsPerPartition*int(ct.PartitionCount)])
+		codes := make([]statemachine.Code, len(cmds)/3) // one per partition: its first non-OK code
 		for j, cmd := range cmds {
-			if codes[j], err = s.proposeOneSeed(ctx, cmd); err != nil {
+			code, err := s.proposeOneSeed(ctx, cmd)
+			if err != nil {
 				return nil, err
+			}
+			if codes[j/3] == statemachine.CodeOK {
+				codes[j/3] = code
 			}
 		}
 		if err := s.partitionOutcome(r.Name, 0, codes); err != nil {
@@ -120,4 +125,19 @@ func (s *Service) proposeOneSeed(ctx context.Context, cmd statemachine.Command) 
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)
 	}
+}
+
+// seedPartitionCmds expands each AssignReplicas of the create plan into the
+// three commands the earlier broker proposed per partition: AssignReplicas,
+// then the retired SetLeader (preferred leader, epoch 0) and SetISR (all
+// replicas), which still apply to legacy fields that nothing reads.
+func seedPartitionCmds(assigns []statemachine.Command) []statemachine.Command {
+	out := make([]statemachine.Command, 0, 3*len(assigns))
+	for _, c := range assigns {
+		ar := c.(statemachine.AssignReplicas)
+		out = append(out, ar,
+			statemachine.SetLeader{Topic: ar.Topic, Partition: ar.Partition, Leader: ar.Replicas[0], LeaderEpoch: 0, IfEpoch: -1},
+			statemachine.SetISR{Topic: ar.Topic, Partition: ar.Partition, ISR: slices.Clone(ar.Replicas), IfEpoch: 0})
+	}
+	return out
 }

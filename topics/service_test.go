@@ -97,7 +97,7 @@ func TestTopicsCreateOneProposal(t *testing.T) {
 		for i, c := range cmd.(statemachine.Batch).Cmds {
 			if ct, ok := c.(statemachine.CreateTopic); ok && ct.Name == "b" {
 				res.Codes[i] = statemachine.CodeTopicExists
-				for j := 1; j <= 3*int(ct.PartitionCount); j++ {
+				for j := 1; j <= int(ct.PartitionCount); j++ {
 					res.Codes[i+j] = statemachine.CodeSkipped
 				}
 			}
@@ -113,7 +113,7 @@ func TestTopicsCreateOneProposal(t *testing.T) {
 	if len(st.proposals) != 1 || st.kinds[0] != "create_topics" || len(st.reads) != 2 {
 		t.Fatalf("%d proposals %v, %d reads; want one proposal and two reads", len(st.proposals), st.kinds, len(st.reads))
 	}
-	if n := len(st.proposals[0].(statemachine.Batch).Cmds); n != 3+3*(2+4+1) {
+	if n := len(st.proposals[0].(statemachine.Batch).Cmds); n != 3+(2+4+1) {
 		t.Errorf("batch of %d commands", n)
 	}
 	if res[0].Err != nil || res[0].ID != (TopicID{1}) || res[0].NumPartitions != 2 {
