@@ -96,7 +96,13 @@ func (s *Service) CreateSeedBaseline(ctx context.Context, specs []CreateSpec) ([
 			*r = failed(r.Name, err)
 		}
 	}
-	s.waitForLeaders(ctx, p.results)
+	var names []string
+	for _, r := range p.results {
+		if r.Err == nil {
+			names = append(names, r.Name)
+		}
+	}
+	s.waitForLeaders(ctx, names)
 	return p.results, nil
 }
 

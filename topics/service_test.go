@@ -22,9 +22,20 @@ type fakeStore struct {
 	read      func(q any) (any, error)
 	propose   func(n int, cmd statemachine.Command) (statemachine.Result, error)
 	reads     []any
+	local     []any // LocalRead queries
 	proposals []statemachine.Command
 	kinds     []string
+	follower  bool // IsLeader answers false
 }
+
+func (f *fakeStore) LocalRead(q any) (any, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.local = append(f.local, q)
+	return f.read(q)
+}
+
+func (f *fakeStore) IsLeader() bool { return !f.follower }
 
 func (f *fakeStore) Read(_ context.Context, q any) (any, error) {
 	f.mu.Lock()
@@ -95,7 +106,7 @@ func TestTopicsCreateOneProposal(t *testing.T) {
 	st.propose = func(_ int, cmd statemachine.Command) (statemachine.Result, error) {
 		res, _ := allOK(0, cmd)
 		for i, c := range cmd.(statemachine.Batch).Cmds {
-			if ct, ok := c.(statemachine.CreateTopic); ok && ct.Name == "b" {
+			if ct, ok := c.(statemachine.CreateTopicPlaced); ok && ct.Name == "b" {
 				res.Codes[i] = statemachine.CodeTopicExists
 				for j := 1; j <= int(ct.PartitionCount); j++ {
 					res.Codes[i+j] = statemachine.CodeSkipped
@@ -109,9 +120,10 @@ func TestTopicsCreateOneProposal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Reads: the brokers before proposing, then the leader check after it.
-	if len(st.proposals) != 1 || st.kinds[0] != "create_topics" || len(st.reads) != 2 {
-		t.Fatalf("%d proposals %v, %d reads; want one proposal and two reads", len(st.proposals), st.kinds, len(st.reads))
+	// One consensus round: the proposal. Placement and the leader check
+	// read the local copy.
+	if len(st.proposals) != 1 || st.kinds[0] != "create_topics" || len(st.reads) != 0 || len(st.local) == 0 {
+		t.Fatalf("%d proposals %v, %d reads, %d local reads; want one proposal and no linearizable read", len(st.proposals), st.kinds, len(st.reads), len(st.local))
 	}
 	if n := len(st.proposals[0].(statemachine.Batch).Cmds); n != 3+(2+4+1) {
 		t.Errorf("batch of %d commands", n)
@@ -225,7 +237,7 @@ func TestTopicsAutoCreate(t *testing.T) {
 	}
 	creates := 0
 	for _, c := range st.proposals[0].(statemachine.Batch).Cmds {
-		if ct, ok := c.(statemachine.CreateTopic); ok {
+		if ct, ok := c.(statemachine.CreateTopicPlaced); ok {
 			creates++
 			if ct.PartitionCount != 3 {
 				t.Errorf("%s: %d partitions", ct.Name, ct.PartitionCount)
