@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/cockroachdb/pebble"
 )
@@ -505,20 +504,31 @@ func (t *tx) publish(applied uint64) {
 	st.applied = applied
 }
 
-// mergeNames returns a new sorted slice: names minus removed plus added.
+// mergeNames returns names minus removed plus added, sorted, reusing
+// names' array (the caller holds mu.Lock, so no reader sees it change).
+// Adding k names costs O(k log n) comparisons and one pass of moves, not a
+// comparison per existing name: it runs on every create.
 func mergeNames(names, added []string, removed map[string]bool) []string {
-	slices.Sort(added)
-	out := make([]string, 0, len(names)+len(added))
-	i := 0
-	for _, n := range names {
-		if removed[n] {
-			continue
-		}
-		for i < len(added) && strings.Compare(added[i], n) < 0 {
-			out = append(out, added[i])
-			i++
-		}
-		out = append(out, n)
+	if len(removed) > 0 {
+		names = slices.DeleteFunc(names, func(n string) bool { return removed[n] })
 	}
-	return append(out, added[i:]...)
+	if len(added) == 0 {
+		return names
+	}
+	slices.Sort(added)
+	old := len(names)
+	names = slices.Grow(names, len(added))[:old+len(added)]
+	// Merge from the back: each added name goes after the existing names
+	// greater than it.
+	w, i := len(names)-1, old-1
+	for j := len(added) - 1; j >= 0; j-- {
+		pos, _ := slices.BinarySearch(names[:i+1], added[j])
+		for ; i >= pos; i-- {
+			names[w] = names[i]
+			w--
+		}
+		names[w] = added[j]
+		w--
+	}
+	return names
 }

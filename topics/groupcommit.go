@@ -8,9 +8,9 @@ import (
 	"github.com/skiff-broker/skiff/statemachine"
 )
 
-// Group commit of CreateTopics (issue #11). One proposal is in flight at a
-// time per node; requests that arrive meanwhile queue up and go together in
-// the next one, as one statemachine.Batch that is their batches one after
+// Group commit of CreateTopics (issue #11). At most maxCreatesInFlight
+// create proposals are in flight at a time per node; requests that arrive
+// while that many are queue up and go together in the next one, as one statemachine.Batch that is their batches one after
 // the other. Apply gates partition commands per topic, so every topic stays
 // all-or-nothing with its own code whoever shares its proposal; two requests
 // creating one name in the same proposal get OK and CodeTopicExists in
@@ -27,6 +27,12 @@ type commitJob struct {
 	err   error
 }
 
+// maxCreatesInFlight bounds the create proposals in flight per node. One
+// would make every request wait for the proposal before it; a few overlap
+// (Dragonboat batches them into one Raft append anyway) while the queue
+// still merges requests under load.
+const maxCreatesInFlight = 3
+
 // maxMergedCmds bounds the commands of one merged proposal; a request is
 // never split, so a single larger request still goes alone.
 const maxMergedCmds = 200_000
@@ -39,8 +45,10 @@ func (s *Service) commit(ctx context.Context, batch statemachine.Batch) (statema
 	j := &commitJob{ctx: ctx, batch: batch, done: make(chan struct{})}
 	s.gc.Lock()
 	s.gc.queue = append(s.gc.queue, j)
-	start := !s.gc.running
-	s.gc.running = true
+	start := s.gc.inflight < s.maxInFlight
+	if start {
+		s.gc.inflight++
+	}
 	s.gc.Unlock()
 	if start {
 		go s.commitLoop()
@@ -54,6 +62,7 @@ func (s *Service) commit(ctx context.Context, batch statemachine.Batch) (statema
 }
 
 // commitLoop proposes the queued jobs, merged, until the queue is empty.
+// Up to maxCreatesInFlight loops run at once.
 func (s *Service) commitLoop() {
 	for {
 		s.gc.Lock()
@@ -65,7 +74,7 @@ func (s *Service) commitLoop() {
 		jobs := s.gc.queue[:n:n]
 		s.gc.queue = s.gc.queue[n:]
 		if len(jobs) == 0 {
-			s.gc.running = false
+			s.gc.inflight--
 			s.gc.queue = nil
 			s.gc.Unlock()
 			return

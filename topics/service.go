@@ -102,10 +102,11 @@ type Service struct {
 	placeMu     sync.Mutex // serialises planning, for placeCursor
 	placeCursor int        // where the next automatic placement starts (at least)
 
-	gc struct { // group commit of creates (groupcommit.go)
+	maxInFlight int      // create proposals in flight (maxCreatesInFlight; tests change it)
+	gc          struct { // group commit of creates (groupcommit.go)
 		sync.Mutex
-		queue   []*commitJob
-		running bool
+		queue    []*commitJob
+		inflight int // commitLoops running
 	}
 }
 
@@ -127,7 +128,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.NewSet()
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger.With().Str("component", "topics").Logger()}
+	s := &Service{cfg: cfg, log: cfg.Logger.With().Str("component", "topics").Logger(), maxInFlight: maxCreatesInFlight}
 	s.m.createRequests = cfg.Metrics.GetOrCreateCounter(fmt.Sprintf(`skiff_topics_create_requests_total{node="%d"}`, cfg.NodeID))
 	return s, nil
 }
