@@ -18,8 +18,10 @@ import (
 //
 // To form groups for the final broker set, not for each broker as it
 // registers at start-up, it waits until every metadata-shard member is
-// registered and alive, or until the live set has not changed for
-// prepareSettle (a member is down).
+// registered and alive (when the store cannot list the members: until the
+// live set has not changed for prepareSettle). While a member is down it
+// forms nothing: groups are never removed, and a create that needs a group
+// for the brokers that are left forms it itself, as before.
 
 // memberLister is implemented by *node.Node.
 type memberLister interface{ MetadataMembers() []int32 }
@@ -52,7 +54,7 @@ func (s *Service) RunDataGroupPreparer(ctx context.Context) {
 		if view.BrokerSet != lastSet {
 			lastSet, since = view.BrokerSet, time.Now()
 		}
-		if !s.membersRegistered(view) && time.Since(since) < prepareSettle {
+		if ready, known := s.membersRegistered(view); !ready && (known || time.Since(since) < prepareSettle) {
 			continue
 		}
 		keys := s.missingGroups(view)
@@ -71,23 +73,24 @@ func (s *Service) RunDataGroupPreparer(ctx context.Context) {
 }
 
 // membersRegistered reports whether every metadata-shard member is a
-// registered, alive broker (false when the members are unknown).
-func (s *Service) membersRegistered(view *View) bool {
+// registered, alive broker; known is false when the store cannot list the
+// members.
+func (s *Service) membersRegistered(view *View) (ready, known bool) {
 	ml, ok := s.cfg.Store.(memberLister)
 	if !ok {
-		return false
+		return false, false
 	}
 	members := ml.MetadataMembers()
 	if len(members) == 0 {
-		return false
+		return false, true
 	}
 	alive := AliveBrokers(view.Brokers)
 	for _, m := range members {
 		if !alive[m] {
-			return false
+			return false, true
 		}
 	}
-	return true
+	return true, true
 }
 
 // missingGroups returns the keys of the data groups that placement of the
