@@ -135,7 +135,9 @@ func (s *Service) planPlaced(view *View, specs []CreateSpec, opts CreateOptions)
 		brokerSet:      view.BrokerSet,
 		placed:         true,
 	})
-	s.placeCursor = start + p.placed
+	if !opts.ValidateOnly {
+		s.placeCursor = start + p.placed
+	}
 	return p
 }
 
