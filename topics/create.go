@@ -21,7 +21,7 @@ import (
 //     topic stays all-or-nothing with its own result.
 //   - Apply reports the live leader of each new partition's data group in
 //     the result, so when every group already had one (the normal case:
-//     groups are formed when brokers join, see PrepareDataGroups) the answer
+//     groups are formed when brokers join, see RunDataGroupPreparer) the answer
 //     needs no further read. Otherwise it waits, on the local copy, until
 //     the new groups' leaders are recorded.
 //
