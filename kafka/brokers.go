@@ -34,12 +34,4 @@ func brokerEndpoint(b *topics.Broker) (endpoint, bool) {
 }
 
 // aliveSet returns the IDs of the brokers that are alive.
-func aliveSet(brokers []*topics.Broker) map[int32]bool {
-	alive := make(map[int32]bool, len(brokers))
-	for _, b := range brokers {
-		if b.Alive {
-			alive[b.ID] = true
-		}
-	}
-	return alive
-}
+func aliveSet(brokers []*topics.Broker) map[int32]bool { return topics.AliveBrokers(brokers) }

@@ -78,19 +78,25 @@ func (f *fakeTopics) newID() topics.TopicID {
 	return id
 }
 
+// fakeGroup returns the data group that a fake partition led by leader
+// (-1: nobody) lives in: shard 1000+leader+1, term 1 when led.
+func fakeGroup(leader int32) *topics.DataGroup {
+	g := &topics.DataGroup{ShardID: uint64(1001 + leader), Members: []int32{1, 2}, Leader: leader}
+	if leader >= 0 {
+		g.Term = 1
+	}
+	return g
+}
+
 // put stores a topic whose partitions are led by the given brokers
-// (replicas = [leader], ISR = [leader], epoch 0; -1 = no leader).
+// (replicas = [1, 2], their data group led by the broker at term 1; -1 = no
+// leader).
 func (f *fakeTopics) put(name string, internal bool, leaders ...int32) *topics.Topic {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t := &topics.Topic{Name: name, ID: f.newID(), Internal: internal}
 	for _, l := range leaders {
-		p := topics.Partition{Leader: l, LeaderEpoch: 0, Replicas: []int32{1, 2}, ISR: []int32{1}}
-		if l < 0 {
-			p.LeaderEpoch = -1
-			p.ISR = nil
-		}
-		t.Partitions = append(t.Partitions, p)
+		t.Partitions = append(t.Partitions, topics.Partition{Replicas: []int32{1, 2}, DataGroup: fakeGroup(l).ShardID})
 	}
 	f.topics[name] = t
 	return t
@@ -156,7 +162,7 @@ func (f *fakeTopics) build(s topics.CreateSpec) *topics.Topic {
 		if len(s.Assignment) > 0 {
 			replicas = s.Assignment[p]
 		}
-		t.Partitions = append(t.Partitions, topics.Partition{Replicas: replicas, Leader: replicas[0], ISR: replicas})
+		t.Partitions = append(t.Partitions, topics.Partition{Replicas: replicas, DataGroup: fakeGroup(replicas[0]).ShardID})
 	}
 	for _, c := range s.Configs {
 		if c.Value != nil {
@@ -239,7 +245,7 @@ func (f *fakeTopics) CreatePartitions(ctx context.Context, specs []topics.Partit
 			nt := *t
 			nt.Partitions = slices.Clone(t.Partitions)
 			for len(nt.Partitions) < int(s.Count) {
-				nt.Partitions = append(nt.Partitions, topics.Partition{Replicas: []int32{1}, Leader: 1, ISR: []int32{1}})
+				nt.Partitions = append(nt.Partitions, topics.Partition{Replicas: []int32{1}, DataGroup: fakeGroup(1).ShardID})
 			}
 			if !validateOnly {
 				f.topics[s.Name] = &nt
@@ -328,6 +334,13 @@ func (f *fakeTopics) Describe(ctx context.Context, q topics.Query) (*topics.View
 		}
 	}
 	sort.Slice(v.Topics, func(a, b int) bool { return v.Topics[a].Name < v.Topics[b].Name })
+	v.DataGroups = map[uint64]*topics.DataGroup{}
+	for _, t := range v.Topics {
+		for _, p := range t.Partitions {
+			g := fakeGroup(int32(p.DataGroup) - 1001)
+			v.DataGroups[g.ShardID] = g
+		}
+	}
 	return v, nil
 }
 

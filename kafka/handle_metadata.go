@@ -20,9 +20,10 @@ package kafka
 //     returned normally. Invalid names get INVALID_TOPIC_EXCEPTION, a
 //     creation not done in time LEADER_NOT_AVAILABLE, and missing topics
 //     otherwise UNKNOWN_TOPIC_OR_PARTITION.
-//   - Partitions report the recorded leader and epoch. A leader that is
-//     unknown or not alive is reported as -1 with LEADER_NOT_AVAILABLE,
-//     never guessed. OfflineReplicas are the replicas that are not alive.
+//   - Partitions report their data group's recorded leader and term
+//     (topics.PartitionState). A leader that is unknown or not alive is
+//     reported as -1 with LEADER_NOT_AVAILABLE, never guessed. ISR is the
+//     replicas that are alive, OfflineReplicas the others.
 //
 // Version notes:
 //   - v1: ControllerID, IsInternal, Rack, null topics = all
@@ -237,9 +238,10 @@ func metadataBrokers(brokers []*topics.Broker) []kmsg.MetadataResponseBroker {
 
 // metadataTopic reports one existing topic.
 //
-// A partition's leader is its data group's Raft leader and its leader epoch
-// the group's term (topics.PartitionLeader); -1 while unknown or not alive,
-// never a guess. The ISR lists the recorded in-sync replicas that are alive.
+// Leader, leader epoch, ISR and offline replicas come from
+// topics.PartitionState (one source for each): the data group's recorded
+// Raft leader and term, -1/-1 while unknown or not alive (never a guess),
+// and the replicas that are alive.
 func (s *Server) metadataTopic(view *topics.View, t *topics.Topic, alive map[int32]bool) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
@@ -250,25 +252,14 @@ func (s *Server) metadataTopic(view *topics.View, t *topics.Topic, alive map[int
 	for i, p := range t.Partitions {
 		mp := kmsg.NewMetadataResponseTopicPartition()
 		mp.Partition = int32(i)
-		li := topics.PartitionLeader(view, p)
-		mp.Leader = li.Leader
-		mp.LeaderEpoch = li.LeaderEpoch
-		if li.Leader < 0 || !alive[li.Leader] {
-			mp.Leader, mp.LeaderEpoch = -1, -1
+		st := topics.PartitionState(view, p, alive)
+		mp.Leader, mp.LeaderEpoch = st.Leader, st.LeaderEpoch
+		if st.Leader < 0 {
 			mp.ErrorCode = s.countCode(kmsg.Metadata, kerr.LeaderNotAvailable.Code)
 		}
 		mp.Replicas = p.Replicas
-		mp.ISR = make([]int32, 0, len(p.ISR))
-		for _, r := range p.ISR {
-			if alive[r] {
-				mp.ISR = append(mp.ISR, r)
-			}
-		}
-		for _, r := range p.Replicas {
-			if !alive[r] {
-				mp.OfflineReplicas = append(mp.OfflineReplicas, r)
-			}
-		}
+		mp.ISR = st.ISR
+		mp.OfflineReplicas = st.Offline
 		mt.Partitions = append(mt.Partitions, mp)
 	}
 	return mt

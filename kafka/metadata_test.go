@@ -57,7 +57,7 @@ func TestKafkaMetadata(t *testing.T) {
 		code          int16
 		leader, epoch int32
 	}{
-		{0, 1, 0},
+		{0, 1, 1},                              // epoch = the data group's term
 		{kerr.LeaderNotAvailable.Code, -1, -1}, // leader 2 is fenced: not a guess, -1 and -1
 		{kerr.LeaderNotAvailable.Code, -1, -1},
 	}

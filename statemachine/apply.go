@@ -30,6 +30,8 @@ func init() {
 	register(OpFenceBroker, func(t *tx, c Command) Code { return t.applyFenceBroker(c.(FenceBroker)) })
 	register(OpSetDataGroupLeader, func(t *tx, c Command) Code { return t.applySetDataGroupLeader(c.(SetDataGroupLeader)) })
 	register(OpAllocatePIDs, func(t *tx, c Command) Code { return t.applyAllocateProducerIDs(c.(AllocateProducerIDs)) })
+	register(OpCreateTopicPlaced, func(t *tx, c Command) Code { return t.applyCreateTopicPlaced(c.(CreateTopicPlaced)) })
+	register(OpEnsureDataGroups, func(t *tx, c Command) Code { return t.applyEnsureDataGroups(c.(EnsureDataGroups)) })
 }
 
 // codeAlreadyApplied is an internal outcome of CreateTopic: the topic
@@ -80,7 +82,7 @@ const (
 )
 
 // applyBatch applies the commands in order. A topic-level command
-// (CreateTopic, AddPartitions) decides the fate of the partition-level
+// (CreateTopic, CreateTopicPlaced, AddPartitions) decides the fate of the partition-level
 // commands (AssignReplicas, SetLeader, SetISR) up to the next topic-level
 // command; other commands are applied normally and leave the gate alone.
 // Partition-level commands before any topic-level command are applied.
@@ -91,7 +93,7 @@ func (t *tx) applyBatch(b Batch) Result {
 	for i, c := range b.Cmds {
 		var code Code
 		switch c.Op() {
-		case OpCreateTopic, OpAddPartitions:
+		case OpCreateTopic, OpCreateTopicPlaced, OpAddPartitions:
 			code = t.apply(c)
 			switch code {
 			case CodeOK:

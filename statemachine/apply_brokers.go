@@ -79,3 +79,22 @@ func (t *tx) applyAllocateProducerIDs(c AllocateProducerIDs) Code {
 	t.nextPID += int64(c.Count)
 	return CodeOK
 }
+
+// applyEnsureDataGroups: see EnsureDataGroups.
+func (t *tx) applyEnsureDataGroups(c EnsureDataGroups) Code {
+	if len(c.Groups) == 0 || len(c.Groups) > maxEnsureGroups {
+		return CodeInvalid
+	}
+	for _, k := range c.Groups {
+		if !validDataGroupKey(k.Members, k.Slot) {
+			return CodeInvalid
+		}
+	}
+	for _, k := range c.Groups {
+		t.resolveDataGroup(k.Members, k.Slot)
+	}
+	return CodeOK
+}
+
+// maxEnsureGroups bounds one EnsureDataGroups command.
+const maxEnsureGroups = 4096

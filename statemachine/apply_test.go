@@ -43,8 +43,8 @@ func TestSMCreateTopicsInOneBatch(t *testing.T) {
 		t.Fatalf("topic b %+v", b)
 	}
 	p1 := b.Partitions[1]
-	if !slices.Equal(p1.Replicas, []int32{2, 3, 1}) || p1.Leader != 2 || p1.LeaderEpoch != 0 ||
-		!slices.Equal(p1.ISR, []int32{2, 3, 1}) {
+	if !slices.Equal(p1.Replicas, []int32{2, 3, 1}) || p1.legacy.leader != 2 || p1.legacy.epoch != 0 ||
+		!slices.Equal(p1.legacy.isr, []int32{2, 3, 1}) {
 		t.Fatalf("partition b-1 %+v", p1)
 	}
 	// b-0: members 1,2,3 slot 0; b-1: slot 1; a-0: members 1,2 slot 0.
@@ -76,7 +76,7 @@ func TestSMCreateExistingTopicSkipsItsPartitions(t *testing.T) {
 	if after := h.topic("a"); !reflect.DeepEqual(after, before) || after != before {
 		t.Fatalf("existing topic changed: %+v", after)
 	}
-	if c := h.topic("c"); c == nil || c.Partitions[0].Leader != 1 {
+	if c := h.topic("c"); c == nil || c.Partitions[0].legacy.leader != 1 {
 		t.Fatalf("topic c %+v", c)
 	}
 }
@@ -95,7 +95,7 @@ func TestSMCreateTopicRetrySameID(t *testing.T) {
 	if got := h.apply(batch); !slices.Equal(got, codes(CodeOK, 7)) {
 		t.Fatalf("retry codes %v", got)
 	}
-	if p := h.topic("a").Partitions[0]; p.Leader != 2 || p.LeaderEpoch != 1 {
+	if p := h.topic("a").Partitions[0]; p.legacy.leader != 2 || p.legacy.epoch != 1 {
 		t.Fatalf("retry undid the leader change: %+v", p)
 	}
 	if d2 := h.digest(); d2.Sum != d.Sum {
@@ -200,7 +200,7 @@ func TestSMAddPartitions(t *testing.T) {
 		t.Fatalf("add: %v", got)
 	}
 	tp := h.topic("a")
-	if len(tp.Partitions) != 4 || tp.Partitions[3].Leader != 1 || tp.Partitions[3].DataGroup != tp.Partitions[0].DataGroup {
+	if len(tp.Partitions) != 4 || tp.Partitions[3].legacy.leader != 1 || tp.Partitions[3].DataGroup != tp.Partitions[0].DataGroup {
 		t.Fatalf("partitions %+v", tp.Partitions)
 	}
 	if h.all().PartitionCount != 4 {
@@ -281,10 +281,10 @@ func TestSMPartitionConditions(t *testing.T) {
 		}
 	}
 	p := h.topic("a").Partitions[0]
-	if p.Leader != -1 || p.LeaderEpoch != 1 || p.ISR != nil {
+	if p.legacy.leader != -1 || p.legacy.epoch != 1 || p.legacy.isr != nil {
 		t.Fatalf("partition %+v", p)
 	}
-	if pp := published.Partitions[0]; pp.Leader != 1 || pp.LeaderEpoch != 0 || len(pp.ISR) != 3 {
+	if pp := published.Partitions[0]; pp.legacy.leader != 1 || pp.legacy.epoch != 0 || len(pp.legacy.isr) != 3 {
 		t.Fatalf("a published topic was mutated: %+v", pp)
 	}
 	if len(h.groups()) != 1 {
@@ -510,7 +510,7 @@ func TestSMConcurrentLookup(t *testing.T) {
 			for _, tp := range v.(*View).Topics {
 				n += len(tp.Partitions)
 				for _, p := range tp.Partitions {
-					_ = p.Leader + int32(len(p.Replicas)+len(p.ISR))
+					_ = p.legacy.leader + int32(len(p.Replicas)+len(p.legacy.isr))
 				}
 			}
 			if n != v.(*View).PartitionCount {

@@ -5,9 +5,8 @@ import (
 	"slices"
 )
 
-// applyCreateTopic: see CreateTopic. Partitions start with no replicas, no
-// ISR, leader -1, leader epoch -1 and group 0; the gated partition commands
-// that follow fill them in. Configs are normalised (sorted by key, the last
+// applyCreateTopic: see CreateTopic. Partitions start with no replicas and
+// group 0; the gated AssignReplicas commands that follow fill them in. Configs are normalised (sorted by key, the last
 // of duplicate keys wins).
 func (t *tx) applyCreateTopic(c CreateTopic) Code {
 	if c.Name == "" || c.ID.IsZero() || c.PartitionCount < 1 || c.PartitionCount > MaxTopicPartitions {
@@ -34,10 +33,21 @@ func (t *tx) applyCreateTopic(c CreateTopic) Code {
 	return CodeOK
 }
 
+// applyCreateTopicPlaced: see CreateTopicPlaced.
+func (t *tx) applyCreateTopicPlaced(c CreateTopicPlaced) Code {
+	if c.BrokerSet != t.brokerSet() {
+		if old := t.topic(c.Name); old != nil && old.ID == c.ID {
+			return codeAlreadyApplied // a retried proposal whose first copy applied
+		}
+		return CodeStalePlacement
+	}
+	return t.applyCreateTopic(c.CreateTopic)
+}
+
 func newPartitions(n int) []Partition {
 	ps := make([]Partition, n)
 	for i := range ps {
-		ps[i] = Partition{Leader: -1, LeaderEpoch: -1}
+		ps[i] = Partition{legacy: legacyLeader{leader: -1, epoch: -1}}
 	}
 	return ps
 }
@@ -81,12 +91,18 @@ func (t *tx) applyAssignReplicas(c AssignReplicas) Code {
 	p, _ := t.partition(c.Topic, c.Partition)
 	p.Replicas = c.Replicas
 	p.DataGroup = shard
+	if g := t.group(shard); g.Leader >= 0 {
+		if b := t.broker(g.Leader); b != nil && b.Alive {
+			t.value = PackLeader(g.Leader, g.Term)
+		}
+	}
 	return CodeOK
 }
 
-// applySetLeader: see SetLeader. Leader epochs never go backwards: a
-// LeaderEpoch below the current epoch gives CodeConditionFailed even with
-// IfEpoch -1, so a late, stale leader report cannot undo a newer one.
+// applySetLeader: see SetLeader (retired: it only updates the legacy
+// fields, which nothing reads, so that old logs replay to the same bytes).
+// Epochs never go backwards: a LeaderEpoch below the current epoch gives
+// CodeConditionFailed even with IfEpoch -1.
 func (t *tx) applySetLeader(c SetLeader) Code {
 	if code := t.checkPartition(c.Topic, c.Partition); code != CodeOK {
 		return code
@@ -94,21 +110,21 @@ func (t *tx) applySetLeader(c SetLeader) Code {
 	if c.Leader < -1 || c.LeaderEpoch < -1 {
 		return CodeInvalid
 	}
-	cur := t.topic(t.topicNameByID(c.Topic)).Partitions[c.Partition]
-	if (c.IfEpoch != -1 && cur.LeaderEpoch != c.IfEpoch) || c.LeaderEpoch < cur.LeaderEpoch {
+	cur := t.topic(t.topicNameByID(c.Topic)).Partitions[c.Partition].legacy
+	if (c.IfEpoch != -1 && cur.epoch != c.IfEpoch) || c.LeaderEpoch < cur.epoch {
 		return CodeConditionFailed
 	}
-	if cur.Leader == c.Leader && cur.LeaderEpoch == c.LeaderEpoch {
+	if cur.leader == c.Leader && cur.epoch == c.LeaderEpoch {
 		return CodeOK // no change: do not copy the topic
 	}
 	p, _ := t.partition(c.Topic, c.Partition)
-	p.Leader = c.Leader
-	p.LeaderEpoch = c.LeaderEpoch
+	p.legacy.leader = c.Leader
+	p.legacy.epoch = c.LeaderEpoch
 	return CodeOK
 }
 
-// applySetISR: see SetISR. The ISR must be distinct broker IDs (it may be
-// empty).
+// applySetISR: see SetISR (retired, like SetLeader: legacy fields only).
+// The ISR must be distinct broker IDs (it may be empty).
 func (t *tx) applySetISR(c SetISR) Code {
 	if code := t.checkPartition(c.Topic, c.Partition); code != CodeOK {
 		return code
@@ -116,15 +132,15 @@ func (t *tx) applySetISR(c SetISR) Code {
 	if !validBrokerList(c.ISR, true) {
 		return CodeInvalid
 	}
-	cur := t.topic(t.topicNameByID(c.Topic)).Partitions[c.Partition]
-	if c.IfEpoch != -1 && cur.LeaderEpoch != c.IfEpoch {
+	cur := t.topic(t.topicNameByID(c.Topic)).Partitions[c.Partition].legacy
+	if c.IfEpoch != -1 && cur.epoch != c.IfEpoch {
 		return CodeConditionFailed
 	}
-	if slices.Equal(cur.ISR, c.ISR) {
+	if slices.Equal(cur.isr, c.ISR) {
 		return CodeOK
 	}
 	p, _ := t.partition(c.Topic, c.Partition)
-	p.ISR = c.ISR
+	p.legacy.isr = c.ISR
 	return CodeOK
 }
 

@@ -26,6 +26,8 @@ import "fmt"
 //	AllocateProducerIDs Broker int32, Count uvarint
 //	Heartbeat       ID int32, Incarnation uvarint
 //	FenceBroker     ID int32, IfHeartbeats uvarint
+//	CreateTopicPlaced   CreateTopic's fields, then BrokerSet uvarint
+//	EnsureDataGroups    count uvarint, then each (Members []int32, Slot byte)
 //	Batch           count uvarint, then each command as a length-prefixed
 //	                envelope (uvarint length, envelope bytes); a Batch inside
 //	                a Batch is malformed
@@ -182,6 +184,37 @@ func init() {
 			w.uvarint(v.IfHeartbeats)
 		},
 		func(r *reader) Command { return FenceBroker{ID: r.int32(), IfHeartbeats: r.uvarint()} })
+	createTopic := codecs[OpCreateTopic]
+	registerCodec(OpCreateTopicPlaced,
+		func(w *writer, c Command) {
+			v := c.(CreateTopicPlaced)
+			createTopic.encode(w, v.CreateTopic)
+			w.uvarint(v.BrokerSet)
+		},
+		func(r *reader) Command {
+			ct := createTopic.decode(r).(CreateTopic)
+			return CreateTopicPlaced{CreateTopic: ct, BrokerSet: r.uvarint()}
+		})
+	registerCodec(OpEnsureDataGroups,
+		func(w *writer, c Command) {
+			v := c.(EnsureDataGroups)
+			w.uvarint(uint64(len(v.Groups)))
+			for _, k := range v.Groups {
+				w.int32s(k.Members)
+				w.byte(k.Slot)
+			}
+		},
+		func(r *reader) Command {
+			n := r.count(2) // each: members count + slot
+			var gs []DataGroupKey
+			if n > 0 {
+				gs = make([]DataGroupKey, 0, n)
+			}
+			for i := 0; i < n && r.err == nil; i++ {
+				gs = append(gs, DataGroupKey{Members: r.int32s(), Slot: r.uint8()})
+			}
+			return EnsureDataGroups{Groups: gs}
+		})
 }
 
 // Encode returns the envelope bytes of cmd: [FormatVersion][op][payload].
@@ -244,9 +277,13 @@ func deref(cmd Command) Command {
 		return *c
 	case *AllocateProducerIDs:
 		return *c
+	case *CreateTopicPlaced:
+		return *c
+	case *EnsureDataGroups:
+		return *c
 	case Batch, CreateTopic, AssignReplicas, SetLeader, SetISR, DeleteTopic,
 		AlterConfigs, AddPartitions, RegisterBroker, Heartbeat, FenceBroker,
-		SetDataGroupLeader, AllocateProducerIDs:
+		SetDataGroupLeader, AllocateProducerIDs, CreateTopicPlaced, EnsureDataGroups:
 		return c
 	}
 	panic(fmt.Sprintf("statemachine: Encode: unsupported command type %T", cmd))

@@ -64,6 +64,24 @@ func sampleCommands() []struct {
 			name string
 			cmd  Command
 		}{"BatchEmpty", Batch{}},
+		// Commands added after v1's first fixture: appended, so that the
+		// lines above never change.
+		struct {
+			name string
+			cmd  Command
+		}{"CreateTopicPlaced", CreateTopicPlaced{CreateTopic: CreateTopic{Name: "orders", ID: tid(8), PartitionCount: 3, CreatedMs: 1700000000123,
+			Configs: []ConfigEntry{{"retention.ms", "-1"}}}, BrokerSet: 1<<64 - 1}},
+		struct {
+			name string
+			cmd  Command
+		}{"EnsureDataGroups", EnsureDataGroups{Groups: []DataGroupKey{{Members: []int32{1, 2, 3}, Slot: 2}, {Members: []int32{4}}}}},
+		struct {
+			name string
+			cmd  Command
+		}{"BatchPlaced", Batch{Cmds: []Command{
+			CreateTopicPlaced{CreateTopic: CreateTopic{Name: "a", ID: tid(9), PartitionCount: 1}, BrokerSet: 7},
+			AssignReplicas{Topic: tid(9), Partition: 0, Replicas: []int32{1}, DataGroup: DataGroupKey{Members: []int32{1}}},
+		}}},
 	)
 }
 

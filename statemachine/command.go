@@ -23,8 +23,8 @@ const (
 	OpBatch              Op = 1  // Batch: many commands, one proposal, one Update
 	OpCreateTopic        Op = 2  // CreateTopic
 	OpAssignReplicas     Op = 3  // AssignReplicas
-	OpSetLeader          Op = 4  // SetLeader
-	OpSetISR             Op = 5  // SetISR
+	OpSetLeader          Op = 4  // SetLeader (retired: no longer proposed)
+	OpSetISR             Op = 5  // SetISR (retired: no longer proposed)
 	OpDeleteTopic        Op = 6  // DeleteTopic
 	OpAlterConfigs       Op = 7  // AlterConfigs
 	OpAddPartitions      Op = 8  // AddPartitions
@@ -33,6 +33,8 @@ const (
 	OpFenceBroker        Op = 11 // FenceBroker
 	OpSetDataGroupLeader Op = 12 // SetDataGroupLeader
 	OpAllocatePIDs       Op = 13 // AllocateProducerIDs
+	OpCreateTopicPlaced  Op = 14 // CreateTopicPlaced
+	OpEnsureDataGroups   Op = 15 // EnsureDataGroups
 )
 
 // Command is any metadata command.
@@ -40,14 +42,14 @@ type Command interface{ Op() Op }
 
 // Batch carries several commands in one proposal; they are applied in order
 // in one Update. Topic-level commands (CreateTopic, AddPartitions) gate the
-// partition-level commands (AssignReplicas, SetLeader, SetISR) that follow
+// partition-level commands (AssignReplicas; SetLeader, SetISR in old logs) that follow
 // them up to the next topic-level command: if the topic-level command fails,
 // those are skipped with CodeSkipped. This makes a batch atomic per topic.
 type Batch struct{ Cmds []Command }
 
 // CreateTopic creates topic Name with ID and PartitionCount partitions (their
-// replicas, leaders and ISRs come from the partition commands that follow it
-// in the same batch). If a topic Name exists with the same ID it is a no-op
+// replicas and data groups come from the AssignReplicas commands that follow
+// it in the same batch). If a topic Name exists with the same ID it is a no-op
 // success (a retried proposal); with another ID the result is
 // CodeTopicExists.
 type CreateTopic struct {
@@ -59,6 +61,27 @@ type CreateTopic struct {
 	Configs        []ConfigEntry // sorted by Key
 }
 
+// CreateTopicPlaced is CreateTopic conditional on the placement it was
+// planned with: the proposer placed the topic's partitions on its local copy
+// of the metadata, whose broker-set version (View.BrokerSet) it carries. It
+// applies only if the broker set is still that one (else
+// CodeStalePlacement, and the partition commands that follow are skipped:
+// the proposer places the topic again and retries). Otherwise it is
+// CreateTopic, with the same existence and same-ID rules.
+type CreateTopicPlaced struct {
+	CreateTopic
+	BrokerSet uint64
+}
+
+// EnsureDataGroups creates the data groups named by Groups that do not
+// exist yet, each with the next free shard ID, in order (the metadata leader
+// forms the groups of the live brokers' copysets before any topic needs
+// them). Every key must be valid (sorted distinct members, Slot within
+// them), else nothing is created and the result is CodeInvalid.
+type EnsureDataGroups struct {
+	Groups []DataGroupKey
+}
+
 // DataGroupKey names a data group by its member set and slot. Apply resolves it
 // to a shard ID, creating the group (with the next free shard ID) when no
 // group with that key exists yet. Members must be sorted ascending.
@@ -67,7 +90,9 @@ type DataGroupKey struct {
 	Slot    uint8
 }
 
-// AssignReplicas sets the replicas and data group of one partition.
+// AssignReplicas sets the replicas and data group of one partition. Its
+// result value tells the partition's leader as apply knew it: see
+// PackLeader.
 type AssignReplicas struct {
 	Topic     TopicID
 	Partition int32
@@ -75,9 +100,12 @@ type AssignReplicas struct {
 	DataGroup DataGroupKey
 }
 
-// SetLeader sets a partition's leader and epoch if the current epoch is
-// IfEpoch (or IfEpoch is -1). A new partition starts with epoch -1, so the
-// create proposal uses IfEpoch -1 and LeaderEpoch 0.
+// SetLeader is retired: creates proposed it with constant values (the
+// preferred leader at epoch 0), which said nothing true once partitions lived
+// in data groups. A partition's leader is its data group's (DataGroup.Leader,
+// Term). It stays decodable and applies to legacy per-partition fields that
+// nothing reads, so old logs replay to the same state bytes: it sets them if
+// the current legacy epoch is IfEpoch (or IfEpoch is -1).
 type SetLeader struct {
 	Topic       TopicID
 	Partition   int32
@@ -86,8 +114,9 @@ type SetLeader struct {
 	IfEpoch     int32
 }
 
-// SetISR sets a partition's in-sync replicas if its leader epoch is IfEpoch
-// (or IfEpoch is -1).
+// SetISR is retired like SetLeader (the ISR Kafka sees is derived from the
+// replicas and broker liveness). It sets the legacy ISR if the legacy epoch
+// is IfEpoch (or IfEpoch is -1).
 type SetISR struct {
 	Topic     TopicID
 	Partition int32
@@ -176,6 +205,8 @@ func (Heartbeat) Op() Op           { return OpHeartbeat }
 func (FenceBroker) Op() Op         { return OpFenceBroker }
 func (SetDataGroupLeader) Op() Op  { return OpSetDataGroupLeader }
 func (AllocateProducerIDs) Op() Op { return OpAllocatePIDs }
+func (CreateTopicPlaced) Op() Op   { return OpCreateTopicPlaced }
+func (EnsureDataGroups) Op() Op    { return OpEnsureDataGroups }
 
 // Code is the outcome of one command, reported in the proposal's result.
 type Code uint8
@@ -188,6 +219,7 @@ const (
 	CodeSkipped         Code = 4 // gated by a failed topic-level command
 	CodeInvalid         Code = 5 // structurally invalid (bad partition index, ...)
 	CodeUnknownBroker   Code = 6
+	CodeStalePlacement  Code = 7 // CreateTopicPlaced: the broker set changed since placement
 )
 
 // Result is the decoded sm.Result of a proposal: one Code per command, in
@@ -195,8 +227,28 @@ const (
 // command, len(Codes) == 1.
 //
 // Values[i] is a value produced by command i (the first producer ID of
-// AllocateProducerIDs), 0 for commands that produce none.
+// AllocateProducerIDs; the partition's leader for AssignReplicas, see
+// PackLeader), 0 for commands that produce none.
 type Result struct {
 	Codes  []Code
 	Values []int64
+}
+
+// PackLeader is the result value of an AssignReplicas: the leader of the
+// partition's data group and the group's term (its leader epoch), as apply
+// found them, when the group has a leader recorded that is alive; 0 when it
+// has none (a new group, or one between leaders).
+func PackLeader(leader int32, term uint64) int64 {
+	if leader < 0 || term == 0 {
+		return 0
+	}
+	return int64(min(term, 1<<31-1))<<32 | int64(leader) + 1
+}
+
+// UnpackLeader reverses PackLeader; ok is false for 0.
+func UnpackLeader(v int64) (leader, epoch int32, ok bool) {
+	if v <= 0 {
+		return -1, -1, false
+	}
+	return int32(v&(1<<32-1)) - 1, int32(v >> 32), true
 }

@@ -92,9 +92,9 @@ func appendTopic(w *writer, t *Topic) {
 	for i := range t.Partitions {
 		p := &t.Partitions[i]
 		w.int32s(p.Replicas)
-		w.int32(p.Leader)
-		w.int32(p.LeaderEpoch)
-		w.int32s(p.ISR)
+		w.int32(p.legacy.leader)
+		w.int32(p.legacy.epoch)
+		w.int32s(p.legacy.isr)
 		w.uvarint(p.DataGroup)
 	}
 }
@@ -111,9 +111,9 @@ func parseTopic(b []byte) (*Topic, error) {
 		for i := range t.Partitions {
 			p := &t.Partitions[i]
 			p.Replicas = r.int32s()
-			p.Leader = r.int32()
-			p.LeaderEpoch = r.int32()
-			p.ISR = r.int32s()
+			p.legacy.leader = r.int32()
+			p.legacy.epoch = r.int32()
+			p.legacy.isr = r.int32s()
 			p.DataGroup = r.uvarint()
 		}
 	}

@@ -40,6 +40,7 @@ func (st *state) viewTopics(q *QueryTopics) *View {
 		Brokers:        st.sortedBrokers(),
 		DataGroups:     map[uint64]*DataGroup{},
 		PartitionCount: st.partitions,
+		BrokerSet:      st.brokerSet,
 	}
 	if q.All {
 		v.Topics = make([]*Topic, 0, len(st.names))

@@ -23,6 +23,9 @@ type View struct {
 	DataGroups map[uint64]*DataGroup
 	// PartitionCount is the number of partitions in the whole cluster.
 	PartitionCount int
+	// BrokerSet is the broker-set version placement was computed against:
+	// carry it in CreateTopicPlaced.
+	BrokerSet uint64
 }
 
 // QueryBrokers returns *BrokersView: every broker and its heartbeat counter.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/cockroachdb/pebble"
 )
@@ -25,6 +24,7 @@ type state struct {
 	brokers    map[int32]*Broker
 	brokerIDs  []int32 // sorted
 	heartbeats map[int32]uint64
+	brokerSet  uint64 // brokerSetVersion of brokers (derived, not stored)
 
 	groups     map[uint64]*DataGroup
 	groupIDs   []uint64          // sorted (shard IDs are handed out increasing)
@@ -32,7 +32,7 @@ type state struct {
 }
 
 func newState() *state {
-	return &state{
+	st := &state{
 		nextShard:  FirstDataShardID,
 		nextPID:    1, // 0 is never a producer ID: a Result value of 0 means "none"
 		topics:     map[string]*Topic{},
@@ -42,6 +42,34 @@ func newState() *state {
 		groups:     map[uint64]*DataGroup{},
 		groupByKey: map[string]uint64{},
 	}
+	st.brokerSet = brokerSetVersion(nil, nil)
+	return st
+}
+
+// brokerSetVersion identifies what placement depends on: every broker's
+// ID, liveness and rack, in ID order (FNV-1a, 64 bits). It changes when a
+// broker registers for the first time, is fenced, comes back or changes
+// rack, and not on heartbeats. ids must be sorted.
+func brokerSetVersion(ids []int32, get func(int32) *Broker) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	mix := func(b byte) { h = (h ^ uint64(b)) * prime }
+	for _, id := range ids {
+		b := get(id)
+		for i := 0; i < 32; i += 8 {
+			mix(byte(uint32(id) >> i))
+		}
+		if b.Alive {
+			mix(1)
+		} else {
+			mix(0)
+		}
+		for i := 0; i < len(b.Rack); i++ {
+			mix(b.Rack[i])
+		}
+		mix(0xff) // rack terminator (racks are strings without 0xff bytes in UTF-8)
+	}
+	return h
 }
 
 // kvSource calls fn for every stored key/value in ascending key order.
@@ -97,6 +125,7 @@ func loadState(src kvSource) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.brokerSet = brokerSetVersion(st.brokerIDs, func(id int32) *Broker { return st.brokers[id] })
 	if n := len(st.groupIDs); n > 0 && st.groupIDs[n-1] >= st.nextShard {
 		return nil, fmt.Errorf("%w: group %d at or above next shard ID %d", ErrMalformed, st.groupIDs[n-1], st.nextShard)
 	}
@@ -289,6 +318,21 @@ func (t *tx) deleteTopic(name string) {
 	t.partitionDelta -= len(old.Partitions)
 }
 
+// brokerSet returns the broker-set version as of this point of the tx.
+func (t *tx) brokerSet() uint64 {
+	if len(t.brokerOrder) == 0 {
+		return t.base.brokerSet
+	}
+	ids := slices.Clone(t.base.brokerIDs)
+	for _, id := range t.brokerOrder {
+		if _, ok := t.base.brokers[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return brokerSetVersion(ids, t.broker)
+}
+
 func (t *tx) broker(id int32) *Broker {
 	if b, ok := t.brokers[id]; ok {
 		return b
@@ -443,6 +487,9 @@ func (t *tx) publish(applied uint64) {
 	for _, id := range t.hbOrder {
 		st.heartbeats[id] = t.heartbeats[id]
 	}
+	if len(t.brokerOrder) > 0 {
+		st.brokerSet = brokerSetVersion(st.brokerIDs, func(id int32) *Broker { return st.brokers[id] })
+	}
 
 	for _, g := range t.newGroups {
 		st.groups[g.ShardID] = g
@@ -457,20 +504,31 @@ func (t *tx) publish(applied uint64) {
 	st.applied = applied
 }
 
-// mergeNames returns a new sorted slice: names minus removed plus added.
+// mergeNames returns names minus removed plus added, sorted, reusing
+// names' array (the caller holds mu.Lock, so no reader sees it change).
+// Adding k names costs O(k log n) comparisons and one pass of moves, not a
+// comparison per existing name: it runs on every create.
 func mergeNames(names, added []string, removed map[string]bool) []string {
-	slices.Sort(added)
-	out := make([]string, 0, len(names)+len(added))
-	i := 0
-	for _, n := range names {
-		if removed[n] {
-			continue
-		}
-		for i < len(added) && strings.Compare(added[i], n) < 0 {
-			out = append(out, added[i])
-			i++
-		}
-		out = append(out, n)
+	if len(removed) > 0 {
+		names = slices.DeleteFunc(names, func(n string) bool { return removed[n] })
 	}
-	return append(out, added[i:]...)
+	if len(added) == 0 {
+		return names
+	}
+	slices.Sort(added)
+	old := len(names)
+	names = slices.Grow(names, len(added))[:old+len(added)]
+	// Merge from the back: each added name goes after the existing names
+	// greater than it.
+	w, i := len(names)-1, old-1
+	for j := len(added) - 1; j >= 0; j-- {
+		pos, _ := slices.BinarySearch(names[:i+1], added[j])
+		for ; i >= pos; i-- {
+			names[w] = names[i]
+			w--
+		}
+		names[w] = added[j]
+		w--
+	}
+	return names
 }

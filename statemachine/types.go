@@ -28,13 +28,29 @@ type Broker struct {
 	Alive       bool   // false once fenced for missed heartbeats
 }
 
-// Partition is one partition of a topic.
+// Partition is one partition of a topic: where it lives. Who leads it is
+// not a partition fact: its leader is its data group's Raft leader and its
+// leader epoch the group's term (DataGroup.Leader/Term, reported by the
+// group's leader through SetDataGroupLeader); its preferred leader is
+// Replicas[0]. topics.PartitionState derives what Kafka reports from these.
 type Partition struct {
-	Replicas    []int32 // preferred leader first
-	Leader      int32   // -1 when unknown
-	LeaderEpoch int32
-	ISR         []int32
-	DataGroup   uint64 // shard ID of the data group carrying this partition
+	Replicas  []int32 // preferred leader first
+	DataGroup uint64  // shard ID of the data group carrying this partition
+
+	// legacy is what the retired SetLeader and SetISR commands recorded.
+	// Nothing reads it: it is kept, and stored, only so that Raft logs and
+	// snapshots written before their retirement replay to the same bytes
+	// (and digests) as before.
+	legacy legacyLeader
+}
+
+// legacyLeader is the per-partition leader, epoch and ISR that the create
+// proposal used to write with constant values (op 4 and 5). New partitions
+// have -1, -1 and no ISR.
+type legacyLeader struct {
+	leader int32
+	epoch  int32
+	isr    []int32
 }
 
 // Topic is a topic and all its partitions (index = partition number).

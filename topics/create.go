@@ -7,54 +7,154 @@ import (
 	"github.com/skiff-broker/skiff/statemachine"
 )
 
-// Create creates topics (CreateTopics). It reads the brokers once, validates
-// and places every spec, and proposes one batch for all valid topics. The
-// result has one entry per spec, in order; see TopicResult. With
-// opts.ValidateOnly nothing is written and the result IDs are zero.
+// Create creates topics (CreateTopics) in one consensus round:
 //
-// A proposal whose outcome is unknown is proposed again with the same topic
-// IDs until ctx ends (same-ID creates are idempotent in apply). The error is
-// only for whole-request failures (ErrNotReady, ErrTimeout, ErrClosed).
+//   - It places the topics on this node's LOCAL copy of the metadata (no
+//     read round): safe because every topic is proposed as
+//     CreateTopicPlaced, which carries the broker-set version the placement
+//     used, and apply rejects it (CodeStalePlacement) if the brokers changed
+//     since; such topics are placed again on the local copy (which has
+//     applied the rejecting entry by then) and proposed again. Existence is
+//     checked in apply, as always.
+//   - Every per-partition command of the request is in one batch, and
+//     concurrent requests share a proposal (group commit, see commit): each
+//     topic stays all-or-nothing with its own result.
+//   - Apply reports the live leader of each new partition's data group in
+//     the result, so when every group already had one (the normal case:
+//     groups are formed when brokers join, see RunDataGroupPreparer) the answer
+//     needs no further read. Otherwise it waits, on the local copy, until
+//     the new groups' leaders are recorded.
+//
+// The answer is never sent before commit. The result has one entry per spec,
+// in order; see TopicResult. With opts.ValidateOnly nothing is written and
+// the result IDs are zero. A proposal whose outcome is unknown is proposed
+// again with the same topic IDs until ctx ends (same-ID creates are
+// idempotent in apply). The error is only for whole-request failures
+// (ErrNotReady, ErrTimeout, ErrClosed).
 func (s *Service) Create(ctx context.Context, specs []CreateSpec, opts CreateOptions) ([]TopicResult, error) {
 	if len(specs) == 0 {
 		return nil, nil
 	}
-	pl, err := s.PlanCreate(ctx, specs, opts)
-	if err != nil {
-		return nil, err
+	if !opts.ValidateOnly {
+		s.m.createRequests.Inc()
 	}
-	p := pl.p
-	if opts.ValidateOnly || len(p.batch.Cmds) == 0 {
-		return p.results, nil
+	results := make([]TopicResult, len(specs))
+	pending := make([]int, len(specs)) // indexes into specs still to create
+	for i := range pending {
+		pending[i] = i
 	}
-	res, err := s.propose(ctx, "create_topics", p.batch, true)
-	if err != nil {
-		return nil, err
+	allLed := true
+	var created []string
+	for attempt := 1; ; attempt++ {
+		view, err := s.placementView(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sub := make([]CreateSpec, len(pending))
+		for j, i := range pending {
+			sub[j] = specs[i]
+		}
+		p := s.planPlaced(view, sub, opts)
+		if opts.ValidateOnly || len(p.batch.Cmds) == 0 {
+			for j, i := range pending {
+				results[i] = p.results[j]
+			}
+			return results, nil
+		}
+		res, err := s.commit(ctx, p.batch)
+		if err != nil {
+			return nil, err
+		}
+		out := s.applyCreateResult(p, res)
+		var again []int
+		for j, i := range pending {
+			switch {
+			case out[j].stale && attempt < placementAttempts:
+				again = append(again, i)
+				continue
+			case out[j].stale:
+				results[i] = failed(specs[i].Name, errorf(ErrInvalidRequest,
+					"The brokers of the cluster kept changing while topic '%s' was placed; retry the request.", specs[i].Name))
+				continue
+			}
+			results[i] = p.results[j]
+			if results[i].Err == nil {
+				created = append(created, results[i].Name)
+				allLed = allLed && out[j].led
+			}
+		}
+		if len(again) == 0 {
+			break
+		}
+		s.log.Debug().Int("topics", len(again)).Int("attempt", attempt).Msg("placement was stale; placing again")
+		pending = again
 	}
-	s.applyCreateResult(p, res)
-	s.waitForLeaders(ctx, p.results)
-	return p.results, nil
+	if !allLed {
+		s.waitForLeaders(ctx, created)
+	}
+	return results, nil
 }
 
-// waitForLeaders returns once every partition of the created topics has a
-// leader recorded in the metadata shard (DESIGN §4: a client can produce
-// right after CreateTopics). A partition placed in an existing data group
-// has one already; a new group needs its first election, which its leader
-// reports through SetDataGroupLeader. If ctx ends first, the topics exist
-// anyway and the answer is still success; the wait is logged.
-func (s *Service) waitForLeaders(ctx context.Context, results []TopicResult) {
-	var names []string
-	for _, r := range results {
-		if r.Err == nil {
-			names = append(names, r.Name)
-		}
+// placementAttempts bounds how often one request's topics are placed again
+// after CodeStalePlacement (the broker set changed between placement and
+// apply: a broker joined, was fenced or came back).
+const placementAttempts = 5
+
+// placementView reads what placement needs (brokers, partition count,
+// broker-set version) from this node's local copy of the metadata. That is
+// safe because apply re-checks the broker set (CreateTopicPlaced). A local
+// copy with no live broker is one that has not caught up yet (a node just
+// started): then it is read linearizably once.
+func (s *Service) placementView(ctx context.Context) (*View, error) {
+	if view, err := s.localView(statemachine.QueryTopics{}); err == nil && liveCount(view.Brokers) > 0 {
+		return view, nil
 	}
+	return s.read(ctx, "create topics", statemachine.QueryTopics{})
+}
+
+// planPlaced plans specs on view as CreateTopicPlaced commands carrying the
+// view's broker-set version. The placement rotation continues from the
+// larger of the cluster's partition count and what this service placed
+// last, so that concurrent requests planned on the same local copy do not
+// all start at the same broker.
+func (s *Service) planPlaced(view *View, specs []CreateSpec, opts CreateOptions) createPlan {
+	s.placeMu.Lock()
+	defer s.placeMu.Unlock()
+	start := max(view.PartitionCount, s.placeCursor)
+	p := planCreate(createInput{
+		specs:          specs,
+		brokers:        view.Brokers,
+		start:          start,
+		numPartitions:  s.cfg.DefaultPartitions,
+		defaultRF:      s.cfg.DefaultReplicationFactor,
+		maxPartitions:  s.cfg.MaxPartitionsPerRequest,
+		nowMs:          s.cfg.Now().UnixMilli(),
+		newID:          s.cfg.NewID,
+		validateOnly:   opts.ValidateOnly,
+		internalTopics: opts.Internal,
+		brokerSet:      view.BrokerSet,
+		placed:         true,
+	})
+	if !opts.ValidateOnly {
+		s.placeCursor = start + p.placed
+	}
+	return p
+}
+
+// waitForLeaders returns once every partition of the named topics has a
+// live leader recorded (DESIGN §4: a client can produce right after
+// CreateTopics), reading this node's local copy: a leader recorded there is
+// committed, so every linearizable read sees it too. Only partitions placed
+// in a data group without a leader need it (a group formed by this very
+// create, or one between leaders). If ctx ends first, the topics exist
+// anyway and the answer is still success; the wait is logged.
+func (s *Service) waitForLeaders(ctx context.Context, names []string) {
 	if len(names) == 0 {
 		return
 	}
-	backoff := 5 * time.Millisecond
+	backoff := time.Millisecond
 	for {
-		view, err := s.read(ctx, "wait for leaders", statemachine.QueryTopics{Names: names})
+		view, err := s.localView(statemachine.QueryTopics{Names: names})
 		if err == nil && allLed(view) {
 			return
 		}
@@ -66,42 +166,22 @@ func (s *Service) waitForLeaders(ctx context.Context, results []TopicResult) {
 			return
 		case <-t.C:
 		}
-		backoff = min(2*backoff, 100*time.Millisecond)
+		backoff = min(2*backoff, 50*time.Millisecond)
 	}
 }
 
-// allLed reports whether every partition in view has a leader: its data
-// group's leader, or (for a partition without a group) its own.
+// allLed reports whether every partition in view has a live leader
+// (PartitionState, as Metadata reports it).
 func allLed(view *View) bool {
+	alive := AliveBrokers(view.Brokers)
 	for _, t := range view.Topics {
 		for _, p := range t.Partitions {
-			if PartitionLeader(view, p).Leader < 0 {
+			if PartitionState(view, p, alive).Leader < 0 {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-// LeaderInfo is a partition's leader and leader epoch as Kafka reports them.
-type LeaderInfo struct {
-	Leader      int32
-	LeaderEpoch int32
-}
-
-// PartitionLeader returns the leader of p: the Raft leader of its data
-// group and the group's term as the leader epoch (DESIGN §3); -1 and -1
-// while the group has no leader. A partition without a data group keeps
-// the leader its own SetLeader recorded.
-func PartitionLeader(view *View, p Partition) LeaderInfo {
-	if p.DataGroup == 0 {
-		return LeaderInfo{Leader: p.Leader, LeaderEpoch: p.LeaderEpoch}
-	}
-	g := view.DataGroups[p.DataGroup]
-	if g == nil || g.Leader < 0 {
-		return LeaderInfo{Leader: -1, LeaderEpoch: -1}
-	}
-	return LeaderInfo{Leader: g.Leader, LeaderEpoch: int32(min(g.Term, 1<<31-1))}
 }
 
 // AutoCreate creates missing topics with the broker defaults (auto-creation
@@ -149,6 +229,10 @@ type createInput struct {
 	newID          func() TopicID
 	validateOnly   bool
 	internalTopics bool
+	// placed: propose CreateTopicPlaced with brokerSet (the version of the
+	// broker list placement used) instead of CreateTopic.
+	placed    bool
+	brokerSet uint64
 }
 
 // createPlan is a planned CreateTopics request.
@@ -156,6 +240,7 @@ type createPlan struct {
 	results []TopicResult // final for failed specs; the would-be outcome for the others
 	batch   statemachine.Batch
 	at      []int // index in batch.Cmds of spec i's CreateTopic, -1 if not proposed
+	placed  int   // partitions placed automatically (the rotation advanced by this much)
 }
 
 // validCreate is a spec that passed validation.
@@ -168,7 +253,7 @@ type validCreate struct {
 
 // planCreate validates specs, resolves defaults, places replicas and builds
 // the one batch of the request: per valid topic, a CreateTopic followed by
-// AssignReplicas, SetLeader and SetISR for each partition. It is pure but
+// one AssignReplicas for each partition. It is pure but
 // for calling newID once per proposed topic.
 func planCreate(in createInput) createPlan {
 	p := createPlan{results: make([]TopicResult, len(in.specs)), at: make([]int, len(in.specs))}
@@ -218,14 +303,19 @@ func planCreate(in createInput) createPlan {
 			id = in.newID()
 		}
 		p.at[i] = len(p.batch.Cmds)
-		p.batch.Cmds = append(p.batch.Cmds, statemachine.CreateTopic{
+		ct := statemachine.CreateTopic{
 			Name:           sp.Name,
 			ID:             id,
 			PartitionCount: v.partitions,
 			Internal:       in.internalTopics,
 			CreatedMs:      in.nowMs,
 			Configs:        v.configs,
-		})
+		}
+		if in.placed {
+			p.batch.Cmds = append(p.batch.Cmds, statemachine.CreateTopicPlaced{CreateTopic: ct, BrokerSet: in.brokerSet})
+		} else {
+			p.batch.Cmds = append(p.batch.Cmds, ct)
+		}
 		for part := int32(0); part < v.partitions; part++ {
 			var replicas []int32
 			if v.assign != nil {
@@ -244,6 +334,7 @@ func planCreate(in createInput) createPlan {
 			Configs:           resolveTopicConfigs(v.configs),
 		}
 	}
+	p.placed = c - in.start
 	if in.validateOnly {
 		p.batch.Cmds = nil
 		for i := range p.at {
@@ -292,37 +383,62 @@ func validateCreate(sp CreateSpec, in createInput, registered map[int32]bool, li
 	return v, nil
 }
 
-// applyCreateResult turns the proposal's codes into the plan's results.
-func (s *Service) applyCreateResult(p createPlan, res statemachine.Result) {
+// createOutcome is what one proposed spec's commands said.
+type createOutcome struct {
+	stale bool // CodeStalePlacement: place it again
+	led   bool // every partition's group reported a live leader at apply
+}
+
+// createCmd returns the CreateTopic inside a plan's topic-level command.
+func createCmd(c statemachine.Command) statemachine.CreateTopic {
+	if cp, ok := c.(statemachine.CreateTopicPlaced); ok {
+		return cp.CreateTopic
+	}
+	return c.(statemachine.CreateTopic)
+}
+
+// applyCreateResult turns the proposal's codes into the plan's results and
+// returns, per spec, whether its placement was stale and whether its
+// partitions' leaders are known.
+func (s *Service) applyCreateResult(p createPlan, res statemachine.Result) []createOutcome {
+	out := make([]createOutcome, len(p.at))
 	for i, at := range p.at {
 		if at < 0 {
 			continue
 		}
 		r := &p.results[i]
-		ct := p.batch.Cmds[at].(statemachine.CreateTopic)
+		ct := createCmd(p.batch.Cmds[at])
 		switch code := res.Codes[at]; code {
 		case statemachine.CodeOK:
-			end := at + 1 + 3*int(ct.PartitionCount)
+			end := at + 1 + cmdsPerPartition*int(ct.PartitionCount)
 			if err := s.partitionOutcome(r.Name, 0, res.Codes[at+1:end]); err != nil {
 				*r = failed(r.Name, err)
 				continue
 			}
-			s.log.Info().Str("topic", r.Name).Str("id", FormatTopicID(ct.ID)).Int32("partitions", ct.PartitionCount).Msg("topic created")
+			out[i].led = res.Values != nil
+			for j := at + 1; j < end && out[i].led; j++ {
+				_, _, ok := statemachine.UnpackLeader(res.Values[j])
+				out[i].led = ok
+			}
+			s.log.Debug().Str("topic", r.Name).Str("id", FormatTopicID(ct.ID)).Int32("partitions", ct.PartitionCount).Msg("topic created")
+		case statemachine.CodeStalePlacement:
+			out[i].stale = true
 		case statemachine.CodeTopicExists:
 			*r = failed(r.Name, errorf(ErrTopicExists, "Topic '%s' already exists.", r.Name))
 		default:
 			*r = failed(r.Name, errorf(ErrInvalidRequest, "Creating topic '%s' failed in the metadata shard (code %d).", r.Name, code))
 		}
 	}
+	return out
 }
 
 // partitionOutcome checks the codes of the partition commands of a topic
 // whose topic-level command succeeded. CodeConditionFailed is tolerated (a
-// SetISR re-applied after the leader moved on, when a create was retried);
-// any other failure means the topic is broken and is reported.
+// legacy SetISR of the seed path re-applied when a create was retried); any
+// other failure means the topic is broken and is reported.
 func (s *Service) partitionOutcome(topic string, first int32, codes []statemachine.Code) error {
 	for j, code := range codes {
-		part := first + int32(j/3)
+		part := first + int32(j/cmdsPerPartition)
 		switch code {
 		case statemachine.CodeOK:
 		case statemachine.CodeConditionFailed:

@@ -34,8 +34,9 @@ func TestTopicsPlanCreateOneBatch(t *testing.T) {
 	in := createIn(auto("a", 3, 3), auto("b", 1, 2), auto("c", -1, -1))
 	in.start = 4
 	p := planCreate(in)
-	// 3 topics: 3 CreateTopic + 3 commands for each of 3+1+1 partitions.
-	if got, want := len(p.batch.Cmds), 3+3*5; got != want {
+	// 3 topics: 3 CreateTopic + one AssignReplicas for each of 3+1+1
+	// partitions, and nothing else: leaders and ISRs are not proposed.
+	if got, want := len(p.batch.Cmds), 3+5; got != want {
 		t.Fatalf("batch has %d commands, want %d", got, want)
 	}
 	wantParts := []int32{3, 1, 1}
@@ -54,12 +55,10 @@ func TestTopicsPlanCreateOneBatch(t *testing.T) {
 			t.Fatalf("cmd %d = %#v", at, p.batch.Cmds[at])
 		}
 		for part := int32(0); part < ct.PartitionCount; part++ {
-			base := at + 1 + 3*int(part)
-			ar, ok1 := p.batch.Cmds[base].(statemachine.AssignReplicas)
-			sl, ok2 := p.batch.Cmds[base+1].(statemachine.SetLeader)
-			si, ok3 := p.batch.Cmds[base+2].(statemachine.SetISR)
-			if !ok1 || !ok2 || !ok3 {
-				t.Fatalf("partition %d of %s: commands %T %T %T", part, r.Name, p.batch.Cmds[base], p.batch.Cmds[base+1], p.batch.Cmds[base+2])
+			base := at + 1 + int(part)
+			ar, ok := p.batch.Cmds[base].(statemachine.AssignReplicas)
+			if !ok {
+				t.Fatalf("partition %d of %s: command %T", part, r.Name, p.batch.Cmds[base])
 			}
 			want := placeReplicas(placementRing(in.brokers), int(wantRF[i]), c)
 			c++
@@ -68,12 +67,6 @@ func TestTopicsPlanCreateOneBatch(t *testing.T) {
 			}
 			if k := groupKeyOf(want); !slices.Equal(ar.DataGroup.Members, k.Members) || ar.DataGroup.Slot != k.Slot {
 				t.Errorf("group = %+v, want %+v", ar.DataGroup, k)
-			}
-			if sl.Topic != ct.ID || sl.Partition != part || sl.Leader != want[0] || sl.LeaderEpoch != 0 || sl.IfEpoch != -1 {
-				t.Errorf("SetLeader = %+v", sl)
-			}
-			if si.Topic != ct.ID || si.Partition != part || !slices.Equal(si.ISR, want) || si.IfEpoch != 0 {
-				t.Errorf("SetISR = %+v", si)
 			}
 		}
 	}
@@ -196,15 +189,15 @@ func TestTopicsPlanCreateManualAssignment(t *testing.T) {
 		t.Error("Internal not set")
 	}
 	a0 := p.batch.Cmds[1].(statemachine.AssignReplicas)
-	a1 := p.batch.Cmds[4].(statemachine.AssignReplicas)
+	a1 := p.batch.Cmds[2].(statemachine.AssignReplicas)
 	if !slices.Equal(a0.Replicas, []int32{1, 2}) || !slices.Equal(a1.Replicas, []int32{3, 1}) {
 		t.Errorf("replicas %v %v", a0.Replicas, a1.Replicas)
 	}
 	if a1.DataGroup.Slot != 1 || !slices.Equal(a1.DataGroup.Members, []int32{1, 3}) {
 		t.Errorf("group %+v", a1.DataGroup)
 	}
-	if l := p.batch.Cmds[5].(statemachine.SetLeader).Leader; l != 3 {
-		t.Errorf("leader %d, want 3", l)
+	if a1.Replicas[0] != 3 {
+		t.Errorf("preferred leader %d, want 3", a1.Replicas[0])
 	}
 }
 

@@ -60,7 +60,7 @@ func (s *Service) CreatePartitions(ctx context.Context, specs []PartitionsSpec, 
 			add := p.batch.Cmds[at].(statemachine.AddPartitions)
 			switch code := res.Codes[at]; code {
 			case statemachine.CodeOK:
-				end := at + 1 + 3*int(add.NewCount-add.ExpectCount)
+				end := at + 1 + cmdsPerPartition*int(add.NewCount-add.ExpectCount)
 				if err := s.partitionOutcome(r.Name, add.ExpectCount, res.Codes[at+1:end]); err != nil {
 					*r = failed(r.Name, err)
 				}

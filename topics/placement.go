@@ -81,14 +81,14 @@ func groupKeyOf(replicas []int32) statemachine.DataGroupKey {
 	return statemachine.DataGroupKey{Members: members, Slot: uint8(slot)}
 }
 
-// partitionCmds returns the three commands that create partition p of topic
-// id with replicas: assign the replicas and data group, make the preferred
-// leader the leader at epoch 0, and set the ISR to all replicas at that
-// epoch.
+// cmdsPerPartition is how many commands partitionCmds returns.
+const cmdsPerPartition = 1
+
+// partitionCmds returns the commands that create partition p of topic id
+// with replicas: one AssignReplicas with the replicas and data group. The
+// leader and ISR are not partition facts (see leaders.go).
 func partitionCmds(id TopicID, p int32, replicas []int32) []statemachine.Command {
 	return []statemachine.Command{
 		statemachine.AssignReplicas{Topic: id, Partition: p, Replicas: replicas, DataGroup: groupKeyOf(replicas)},
-		statemachine.SetLeader{Topic: id, Partition: p, Leader: replicas[0], LeaderEpoch: 0, IfEpoch: -1},
-		statemachine.SetISR{Topic: id, Partition: p, ISR: slices.Clone(replicas), IfEpoch: 0},
 	}
 }

@@ -21,25 +21,15 @@ func (pl Plan) Batch() statemachine.Batch { return pl.p.batch }
 // failed validation, the would-be success for the others.
 func (pl Plan) Results() []TopicResult { return pl.p.results }
 
-// PlanCreate reads the brokers once and plans specs as Create does
-// (validation, defaults, placement, topic IDs); it writes nothing.
+// PlanCreate reads what placement needs, as Create does (this node's local
+// copy), and plans specs as Create does (validation, defaults, placement,
+// topic IDs, the broker-set version apply re-checks); it writes nothing.
 func (s *Service) PlanCreate(ctx context.Context, specs []CreateSpec, opts CreateOptions) (Plan, error) {
-	view, err := s.read(ctx, "create topics", statemachine.QueryTopics{})
+	view, err := s.placementView(ctx)
 	if err != nil {
 		return Plan{}, err
 	}
-	return Plan{planCreate(createInput{
-		specs:          specs,
-		brokers:        view.Brokers,
-		start:          view.PartitionCount,
-		numPartitions:  s.cfg.DefaultPartitions,
-		defaultRF:      s.cfg.DefaultReplicationFactor,
-		maxPartitions:  s.cfg.MaxPartitionsPerRequest,
-		nowMs:          s.cfg.Now().UnixMilli(),
-		newID:          s.cfg.NewID,
-		validateOnly:   opts.ValidateOnly,
-		internalTopics: opts.Internal,
-	})}, nil
+	return Plan{s.planPlaced(view, specs, opts)}, nil
 }
 
 // CreateOutcome turns the codes of pl's batch (res.Codes[i] is the code of
@@ -47,12 +37,18 @@ func (s *Service) PlanCreate(ctx context.Context, specs []CreateSpec, opts Creat
 // Create would return, and logs the created topics. The caller then waits
 // for leaders (WaitForLeaders) as Create does.
 func (s *Service) CreateOutcome(pl Plan, res statemachine.Result) []TopicResult {
-	s.applyCreateResult(pl.p, res)
+	_ = s.applyCreateResult(pl.p, res)
 	return pl.p.results
 }
 
 // WaitForLeaders returns once every partition of the created topics in
 // results has a leader, or ctx ends (Create's last step).
 func (s *Service) WaitForLeaders(ctx context.Context, results []TopicResult) {
-	s.waitForLeaders(ctx, results)
+	var names []string
+	for _, r := range results {
+		if r.Err == nil {
+			names = append(names, r.Name)
+		}
+	}
+	s.waitForLeaders(ctx, names)
 }

@@ -33,7 +33,7 @@ func TestTopicsPlanCreateIsWhatCreateProposes(t *testing.T) {
 	// Codes in batch order, however they were obtained: b already exists.
 	codes := make([]statemachine.Code, len(plan.Batch().Cmds))
 	for i, c := range plan.Batch().Cmds {
-		if ct, ok := c.(statemachine.CreateTopic); ok && ct.Name == "b" {
+		if ct, ok := c.(statemachine.CreateTopicPlaced); ok && ct.Name == "b" {
 			codes[i] = statemachine.CodeTopicExists
 		}
 	}

@@ -61,12 +61,12 @@ func TestTopicsPlanPartitions(t *testing.T) {
 		if !ok || add.Topic != (TopicID{1}) || add.ExpectCount != 3 || add.NewCount != tt.spec.Count {
 			t.Errorf("%s: first command %#v", tt.name, p.batch.Cmds[0])
 		}
-		if got, want := len(p.batch.Cmds), 1+3*int(tt.spec.Count-3); got != want {
+		if got, want := len(p.batch.Cmds), 1+int(tt.spec.Count-3); got != want {
 			t.Errorf("%s: %d commands, want %d", tt.name, got, want)
 		}
-		for i := 1; i < len(p.batch.Cmds); i += 3 {
+		for i := 1; i < len(p.batch.Cmds); i++ {
 			ar := p.batch.Cmds[i].(statemachine.AssignReplicas)
-			if ar.Partition != int32(3+(i-1)/3) || len(ar.Replicas) != 2 {
+			if ar.Partition != int32(3+i-1) || len(ar.Replicas) != 2 {
 				t.Errorf("%s: %+v", tt.name, ar)
 			}
 		}
@@ -85,7 +85,7 @@ func TestTopicsPlanPartitionsBatch(t *testing.T) {
 	if p.results[0].Err != nil || !errors.Is(p.results[1].Err, ErrDuplicateTopic) || !errors.Is(p.results[2].Err, ErrDuplicateTopic) {
 		t.Fatalf("results %v %v %v", p.results[0].Err, p.results[1].Err, p.results[2].Err)
 	}
-	if len(p.batch.Cmds) != 1+3*2 {
+	if len(p.batch.Cmds) != 1+2 {
 		t.Errorf("%d commands", len(p.batch.Cmds))
 	}
 	// Placement continues the ring at the cluster's partition count.

@@ -5,7 +5,8 @@
 // statemachine.Batch carrying every topic- and partition-level command.
 // Existence is checked inside apply, never on local state (STYLE §2, §9).
 //
-// Service has no mutable state after New and is safe for concurrent use.
+// Service is safe for concurrent use; its only mutable state is the
+// placement cursor and the group-commit queue of creates.
 package topics
 
 import (
@@ -14,8 +15,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
 
 	"github.com/skiff-broker/skiff/node"
@@ -34,6 +37,13 @@ type Store interface {
 	Propose(ctx context.Context, kind string, cmd statemachine.Command) (statemachine.Result, error)
 	// ReadTopics is a linearizable read (SyncRead) of the metadata shard.
 	ReadTopics(ctx context.Context, q statemachine.QueryTopics) (*statemachine.View, error)
+	// LocalTopics and LocalDataGroupTable read this node's copy of the
+	// metadata without a consensus round (placement, whose validity apply
+	// re-checks, and waiting for committed state to show up locally).
+	LocalTopics(q statemachine.QueryTopics) (*statemachine.View, error)
+	LocalDataGroupTable() ([]*statemachine.DataGroup, error)
+	// IsLeader reports whether this node leads the metadata shard.
+	IsLeader() bool
 }
 
 // Config configures a Service.
@@ -47,6 +57,10 @@ type Config struct {
 	Now    func() time.Time // default time.Now
 	NewID  func() TopicID   // default crypto/rand UUID v4
 	Logger zerolog.Logger
+	// Metrics receives skiff_topics_create_requests_total{node=NodeID};
+	// nil: a private set.
+	Metrics *metrics.Set
+	NodeID  int32
 }
 
 // DefaultConfig returns the defaults (Store must still be set).
@@ -81,6 +95,21 @@ func (c Config) Validate() error {
 type Service struct {
 	cfg Config
 	log zerolog.Logger
+	m   serviceMetrics
+
+	placeMu     sync.Mutex // serialises planning, for placeCursor
+	placeCursor int        // where the next automatic placement starts (at least)
+
+	maxInFlight int      // create proposals in flight (maxCreatesInFlight; tests change it)
+	gc          struct { // group commit of creates (groupcommit.go)
+		sync.Mutex
+		queue    []*commitJob
+		inflight int // commitLoops running
+	}
+}
+
+type serviceMetrics struct {
+	createRequests *metrics.Counter
 }
 
 // New returns a Service. Nil Now and NewID take their defaults.
@@ -97,7 +126,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.NewID == nil {
 		cfg.NewID = NewTopicID
 	}
-	return &Service{cfg: cfg, log: cfg.Logger.With().Str("component", "topics").Logger()}, nil
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.NewSet()
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger.With().Str("component", "topics").Logger(), maxInFlight: maxCreatesInFlight}
+	s.m.createRequests = cfg.Metrics.GetOrCreateCounter(fmt.Sprintf(`skiff_topics_create_requests_total{node="%d"}`, cfg.NodeID))
+	return s, nil
 }
 
 // Describe returns the metadata view q asks for, from one linearizable read.
@@ -110,6 +144,15 @@ func (s *Service) read(ctx context.Context, what string, q statemachine.QueryTop
 	view, err := s.cfg.Store.ReadTopics(ctx, q)
 	if err != nil {
 		return nil, wrapStoreError(what, err)
+	}
+	return view, nil
+}
+
+// localView reads this node's copy of the metadata (no consensus round).
+func (s *Service) localView(q statemachine.QueryTopics) (*View, error) {
+	view, err := s.cfg.Store.LocalTopics(q)
+	if err != nil {
+		return nil, wrapStoreError("local read", err)
 	}
 	return view, nil
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/skiff-broker/skiff/node"
@@ -32,7 +33,7 @@ type Proposer interface {
 // Create plans specs exactly like svc.Create (PlanCreate), then proposes
 // through store the request's CreateTopic records as one batch on their
 // own and, for every partition of every created topic, each of its
-// commands (AssignReplicas, SetLeader, SetISR) as a separate sequential
+// commands (AssignReplicas, then the legacy SetLeader and SetISR) as a separate sequential
 // proposal. A request for T topics of P partitions is therefore 1 + 3·T·P
 // proposals instead of one, all labelled Kind. Like Create it returns after
 // every partition has a leader; the results have Create's shape and
@@ -54,7 +55,8 @@ func Create(ctx context.Context, svc *topics.Service, store Proposer, specs []to
 	var topicBatch statemachine.Batch
 	var topicAt []int // index in cmds of each CreateTopic
 	for i, c := range cmds {
-		if _, ok := c.(statemachine.CreateTopic); ok {
+		switch c.(type) {
+		case statemachine.CreateTopic, statemachine.CreateTopicPlaced:
 			topicAt = append(topicAt, i)
 			topicBatch.Cmds = append(topicBatch.Cmds, c)
 		}
@@ -80,14 +82,20 @@ func Create(ctx context.Context, svc *topics.Service, store Proposer, specs []to
 			end = topicAt[k+1]
 		}
 		for j := at + 1; j < end; j++ {
-			r, err := propose(ctx, store, cmds[j])
-			if err != nil {
-				return nil, err
+			// The earlier broker's three commands per partition; the
+			// position's code is the first one that is not OK.
+			for _, c := range seedPartitionCmds(cmds[j]) {
+				r, err := propose(ctx, store, c)
+				if err != nil {
+					return nil, err
+				}
+				if len(r.Codes) != 1 {
+					return nil, fmt.Errorf("seed: result has %d codes for one command", len(r.Codes))
+				}
+				if codes[j] == statemachine.CodeOK {
+					codes[j] = r.Codes[0]
+				}
 			}
-			if len(r.Codes) != 1 {
-				return nil, fmt.Errorf("seed: result has %d codes for one command", len(r.Codes))
-			}
-			codes[j] = r.Codes[0]
 		}
 	}
 	results := svc.CreateOutcome(plan, statemachine.Result{Codes: codes})
@@ -117,5 +125,21 @@ func propose(ctx context.Context, store Proposer, cmd statemachine.Command) (sta
 		case <-t.C:
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+// seedPartitionCmds expands one AssignReplicas of the create plan into the
+// three commands the earlier broker proposed per partition: AssignReplicas,
+// then the retired SetLeader (preferred leader, epoch 0) and SetISR (all
+// replicas), which still apply to legacy fields that nothing reads. Any
+// other command is proposed as it is.
+func seedPartitionCmds(c statemachine.Command) []statemachine.Command {
+	ar, ok := c.(statemachine.AssignReplicas)
+	if !ok || len(ar.Replicas) == 0 {
+		return []statemachine.Command{c}
+	}
+	return []statemachine.Command{ar,
+		statemachine.SetLeader{Topic: ar.Topic, Partition: ar.Partition, Leader: ar.Replicas[0], LeaderEpoch: 0, IfEpoch: -1},
+		statemachine.SetISR{Topic: ar.Topic, Partition: ar.Partition, ISR: slices.Clone(ar.Replicas), IfEpoch: 0},
 	}
 }

@@ -131,6 +131,8 @@ func Start(cfg Config) (_ *Broker, err error) {
 	}
 
 	cfg.Topics.Store = b.node
+	cfg.Topics.Metrics = cfg.Metrics
+	cfg.Topics.NodeID = b.node.ID()
 	cfg.Topics.Logger = cfg.Logger.With().Str("component", "topics").Logger()
 	if b.topics, err = topics.New(cfg.Topics); err != nil {
 		return nil, err
@@ -151,10 +153,14 @@ func Start(cfg Config) (_ *Broker, err error) {
 	}
 	var runCtx context.Context
 	runCtx, b.stop = context.WithCancel(context.Background())
-	b.wg.Add(2)
+	b.wg.Add(3)
 	go func() {
 		defer b.wg.Done()
 		b.data.Run(runCtx)
+	}()
+	go func() {
+		defer b.wg.Done()
+		b.topics.RunDataGroupPreparer(runCtx)
 	}()
 	go func() {
 		defer b.wg.Done()

@@ -196,7 +196,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	t.Cleanup(func() { _ = dg.Close() })
 	n := &testNode{sm: dg, topics: map[string]*statemachine.Topic{
 		OffsetsTopic: {Name: OffsetsTopic, ID: offsetsTopicID, Internal: true,
-			Partitions: []statemachine.Partition{{Leader: 1, DataGroup: offsetsShard}}},
+			Partitions: []statemachine.Partition{{Replicas: []int32{1}, DataGroup: offsetsShard}}},
 	}}
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	cfg.Node, cfg.Topics, cfg.Now = n, noTopics{}, clock.Now

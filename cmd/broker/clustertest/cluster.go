@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -160,6 +161,7 @@ func New(tb TB, n int, opts Options) *Cluster {
 		tb.Cleanup(c.Close)
 	}
 	c.WaitAlive(n, 30*time.Second)
+	c.WaitDataGroupsLed(30 * time.Second)
 	return c
 }
 
@@ -307,6 +309,49 @@ func (c *Cluster) WaitAlive(n int, timeout time.Duration) {
 			}
 			if len(ids) != n {
 				return fmt.Errorf("node %d sees alive brokers %v, want %d", i+1, ids, n)
+			}
+		}
+		return nil
+	})
+	c.must(err)
+}
+
+// WaitDataGroupsLed waits until every running node reads (linearizably)
+// the data groups that the metadata leader forms for the live brokers
+// (topics.PreparedGroupKeys) with a live leader recorded for each: from then
+// on a create places partitions into led groups and writes metadata only.
+// New calls it, so a new cluster is ready for its first create.
+func (c *Cluster) WaitDataGroupsLed(timeout time.Duration) {
+	rf := int16(0)
+	if len(c.cfgs) > 0 {
+		rf = c.cfgs[0].Topics.DefaultReplicationFactor
+	}
+	err := WaitFor(timeout, func() error {
+		for i := range c.cfgs {
+			b := c.Broker(i)
+			if b == nil {
+				continue
+			}
+			bv, err := b.Node().LocalBrokers()
+			if err != nil {
+				return err
+			}
+			groups, err := b.Node().LocalDataGroupTable()
+			if err != nil {
+				return err
+			}
+			brokers := bv.Brokers
+			alive := topics.AliveBrokers(brokers)
+			for _, k := range topics.PreparedGroupKeys(brokers, rf) {
+				led := false
+				for _, g := range groups {
+					if g.Slot == k.Slot && slices.Equal(g.Members, k.Members) {
+						led = g.Leader >= 0 && alive[g.Leader]
+					}
+				}
+				if !led {
+					return fmt.Errorf("node %d: data group %v slot %d not formed or not led", i+1, k.Members, k.Slot)
+				}
 			}
 		}
 		return nil
