@@ -18,6 +18,7 @@ import (
 
 	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 	"github.com/skiff-broker/skiff/datapath"
+	"github.com/skiff-broker/skiff/diskspace"
 	"github.com/skiff-broker/skiff/kafka"
 	"github.com/skiff-broker/skiff/node"
 	"github.com/skiff-broker/skiff/topics"
@@ -31,6 +32,12 @@ type Config struct {
 	// defaults (consumergroup.DefaultConfig). Node, Topics and Logger are set by
 	// Start.
 	Groups consumergroup.Config
+	// Storage is the free-space guard of the data dir: below its
+	// threshold, Produce and OffsetCommit are refused before they are
+	// proposed. Dir, NodeID, Logger and Metrics are set by Start; the zero
+	// value measures and reports without refusing (cmd/skiff starts from
+	// diskspace.DefaultConfig: 1 GiB).
+	Storage diskspace.Config
 
 	KafkaAddr       string        // Kafka listen address
 	HTTPAddr        string        // HTTP listen address ("" disables HTTP)
@@ -60,6 +67,7 @@ type Broker struct {
 	node   *node.Node
 	topics *topics.Service
 	data   *datapath.Service
+	disk   *diskspace.Guard
 	groups *consumergroup.Service
 	kafka  *kafka.Server
 	stop   context.CancelFunc
@@ -104,6 +112,16 @@ func Start(cfg Config) (_ *Broker, err error) {
 		return nil, err
 	}
 
+	registerProcessMetrics(cfg.Metrics, cfg.Node.NodeID)
+	sc := cfg.Storage
+	sc.Dir = cfg.Node.DataDir
+	sc.NodeID = cfg.Node.NodeID
+	sc.Logger = cfg.Logger.With().Str("component", "diskspace").Logger()
+	sc.Metrics = cfg.Metrics
+	if b.disk, err = diskspace.New(sc); err != nil {
+		return nil, err
+	}
+
 	cfg.Topics.Store = b.node
 	cfg.Topics.Logger = cfg.Logger.With().Str("component", "topics").Logger()
 	if b.topics, err = topics.New(cfg.Topics); err != nil {
@@ -111,6 +129,7 @@ func Start(cfg Config) (_ *Broker, err error) {
 	}
 	if b.data, err = datapath.New(datapath.Config{
 		Node:                b.node,
+		Disk:                b.disk,
 		Logger:              cfg.Logger.With().Str("component", "records").Logger(),
 		MaintenanceInterval: cfg.MaintenanceInterval,
 	}); err != nil {
@@ -118,6 +137,7 @@ func Start(cfg Config) (_ *Broker, err error) {
 	}
 	gc := cfg.Groups
 	gc.Node = b.node
+	gc.Disk = b.disk
 	gc.Topics = b.topics
 	gc.Logger = cfg.Logger.With().Str("component", "coordinator").Logger()
 	if b.groups, err = consumergroup.New(gc); err != nil {
@@ -125,10 +145,14 @@ func Start(cfg Config) (_ *Broker, err error) {
 	}
 	var runCtx context.Context
 	runCtx, b.stop = context.WithCancel(context.Background())
-	b.wg.Add(2)
+	b.wg.Add(3)
 	go func() {
 		defer b.wg.Done()
 		b.data.Run(runCtx)
+	}()
+	go func() {
+		defer b.wg.Done()
+		b.disk.Run(runCtx)
 	}()
 	go func() {
 		defer b.wg.Done()
@@ -184,6 +208,9 @@ func (b *Broker) goServe(name string, f func() error) {
 
 // Node returns the broker's node.
 func (b *Broker) Node() *node.Node { return b.node }
+
+// Disk returns the broker's free-space guard.
+func (b *Broker) Disk() *diskspace.Guard { return b.disk }
 
 // Groups returns the broker's group coordinator.
 func (b *Broker) Groups() *consumergroup.Service { return b.groups }

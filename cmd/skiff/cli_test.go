@@ -63,6 +63,7 @@ func TestCmdBadFlagsExitOne(t *testing.T) {
 		{"zero node id", []string{"--node-id", "0"}, "positive"},
 		{"bad log level", []string{"--log-level", "loud"}, "--log-level"},
 		{"bad partitions", []string{"--num.partitions", "0"}, "--num.partitions"},
+		{"bad free-space percent", []string{"--storage.min.free.percent", "100"}, "--storage.min.free.percent"},
 		{"unwritable data dir", []string{"--data-dir", filepath.Join(roDir, "sub", "x")}, "data dir"},
 	}
 	if os.Geteuid() == 0 {
@@ -107,7 +108,7 @@ func TestCmdHelpDocumentsDefaults(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, want := range []string{"127.0.0.1:9092", "./data", "SKIFF_NODE_ID", "--initial-members", "--join", "--rack",
-		"auto.create.topics.enable", "num.partitions", "default.replication.factor", "SKIFF_LOG_FORMAT"} {
+		"auto.create.topics.enable", "num.partitions", "default.replication.factor", "SKIFF_LOG_FORMAT", "SKIFF_STORAGE_MIN_FREE_BYTES"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("skiff start --help does not mention %q", want)
 		}
