@@ -14,10 +14,11 @@ import (
 
 // Produce appends the request's batches. Every partition is checked here
 // (topic, partition, this node leads its data group, batch framing and CRC,
-// max.message.bytes, free space in the data dir) and the request becomes at most one proposal per data
-// group it touches, proposed concurrently. acks=1 and acks=-1 both answer
-// once a majority of the group has the entry (there is no weaker
-// acknowledgement in Raft worth having); acks=0 proposes and returns.
+// max.message.bytes, free space in the data dir) and the request becomes at
+// most one proposal per data group it touches, proposed concurrently.
+// acks=1 and acks=-1 both answer once a majority of the group has the entry
+// (there is no weaker acknowledgement in Raft worth having); acks=0
+// proposes and returns.
 func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopicResult {
 	out := make([]ProduceTopicResult, len(req.Topics))
 	for i, rt := range req.Topics {
