@@ -196,8 +196,15 @@ func lowDiskScenario(t *testing.T, c *clustertest.Cluster, makeLow, makeOK func(
 
 	// Without retries the error reaches the client, as the retriable
 	// KAFKA_STORAGE_ERROR.
+	// (Attempts that meet a leader or coordinator move are made again.)
 	noRetry := nodeClient(t, addrs[0], kgo.SeedBrokers(addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RecordRetries(0))
-	err := noRetry.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: 0, Value: []byte("refused")}).FirstErr()
+	var err error
+	for range 20 {
+		err = noRetry.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: 0, Value: []byte("refused")}).FirstErr()
+		if !errors.Is(err, kerr.NotLeaderForPartition) && !errors.Is(err, kerr.LeaderNotAvailable) {
+			break
+		}
+	}
 	if !errors.Is(err, kerr.KafkaStorageError) || !kerr.IsRetriable(err) {
 		t.Fatalf("produce while the disk is low: %v, want the retriable KAFKA_STORAGE_ERROR", err)
 	}
@@ -206,9 +213,14 @@ func lowDiskScenario(t *testing.T, c *clustertest.Cluster, makeLow, makeOK func(
 	lowCommit := kadm.NewClient(nodeClient(t, addrs[1], kgo.SeedBrokers(addrs...)))
 	offs := kadm.Offsets{}
 	offs.AddOffset(topic, 0, 2, -1)
-	r, err := lowCommit.CommitOffsets(ctx, "lowdisk-group", offs)
-	if err == nil {
-		err = r.Error()
+	for range 20 {
+		var r kadm.OffsetResponses
+		if r, err = lowCommit.CommitOffsets(ctx, "lowdisk-group", offs); err == nil {
+			err = r.Error()
+		}
+		if !errors.Is(err, kerr.NotCoordinator) && !errors.Is(err, kerr.CoordinatorLoadInProgress) {
+			break
+		}
 	}
 	if !errors.Is(err, kerr.CoordinatorNotAvailable) {
 		t.Fatalf("offset commit while the disk is low: %v, want COORDINATOR_NOT_AVAILABLE", err)
