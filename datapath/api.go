@@ -202,4 +202,5 @@ var (
 	ErrTimeout              = errors.New("datapath: request timed out")                // REQUEST_TIMED_OUT
 	ErrNotReady             = errors.New("datapath: not ready")                        // NOT_LEADER_OR_FOLLOWER (retriable)
 	ErrPolicyViolation      = errors.New("datapath: policy violation")                 // POLICY_VIOLATION
+	ErrLowDiskSpace         = errors.New("datapath: data dir low on free space")       // KAFKA_STORAGE_ERROR (retriable)
 )

@@ -14,10 +14,11 @@ import (
 
 // Produce appends the request's batches. Every partition is checked here
 // (topic, partition, this node leads its data group, batch framing and CRC,
-// max.message.bytes) and the request becomes at most one proposal per data
-// group it touches, proposed concurrently. acks=1 and acks=-1 both answer
-// once a majority of the group has the entry (there is no weaker
-// acknowledgement in Raft worth having); acks=0 proposes and returns.
+// max.message.bytes, free space in the data dir) and the request becomes at
+// most one proposal per data group it touches, proposed concurrently.
+// acks=1 and acks=-1 both answer once a majority of the group has the entry
+// (there is no weaker acknowledgement in Raft worth having); acks=0
+// proposes and returns.
 func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopicResult {
 	out := make([]ProduceTopicResult, len(req.Topics))
 	for i, rt := range req.Topics {
@@ -66,6 +67,20 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 	groups := map[uint64]*work{}
 	var order []uint64
 	now := s.cfg.Now().UnixMilli()
+	// The disk check comes once per request, when the first partition is
+	// about to be proposed (a request that proposes nothing is not a
+	// refusal). Only the proposer can refuse: followers must apply.
+	var diskChecked bool
+	var diskErr error
+	admit := func() error {
+		if !diskChecked && s.cfg.Disk != nil {
+			if err := s.cfg.Disk.AdmitWrite("Produce"); err != nil {
+				diskErr = fmt.Errorf("%w: %v", ErrLowDiskSpace, err)
+			}
+		}
+		diskChecked = true
+		return diskErr
+	}
 	for i, rt := range req.Topics {
 		t, err := lookup(cat, rt.Name, rt.TopicID)
 		if err != nil {
@@ -89,6 +104,10 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 				continue
 			}
 			if err := precheck(rp.Records, maxMsg); err != nil {
+				res.Err = err
+				continue
+			}
+			if err := admit(); err != nil {
 				res.Err = err
 				continue
 			}

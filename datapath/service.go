@@ -27,9 +27,21 @@ type Node interface {
 	NextProducerID(ctx context.Context) (int64, error)
 }
 
+// DiskGuard admits or refuses writes that grow this node's data dir;
+// *diskspace.Guard implements it.
+type DiskGuard interface {
+	// AdmitWrite returns nil, or why the write must not be proposed; api
+	// names the request ("Produce") for the guard's metric and log.
+	AdmitWrite(api string) error
+}
+
 // Config configures the data path.
 type Config struct {
-	Node   Node
+	Node Node
+	// Disk, when set, is asked before a Produce is proposed: a write that
+	// fails inside a data group's apply fails on every replica at once, so
+	// a node low on disk refuses it up front (retriable).
+	Disk   DiskGuard
 	Logger zerolog.Logger
 	Now    func() time.Time // default time.Now; the proposer's clock for LogAppendTime and retention
 	// MaintenanceInterval is how often a group leader enforces retention

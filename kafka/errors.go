@@ -28,6 +28,12 @@ import (
 // timeout -> REQUEST_TIMED_OUT. Its sentinels come first, so a records error
 // that also wraps a topics error keeps its data-path code.
 //
+// A node low on disk refuses Produce with KAFKA_STORAGE_ERROR: retriable,
+// so kgo (and Kafka's producer, for which it is an InvalidMetadataException)
+// refreshes metadata and retries until space returns or the record's
+// delivery timeout ends; nothing was proposed. Produce v0-3 clients predate
+// that code and get NOT_LEADER_OR_FOLLOWER instead (handle_produce.go).
+//
 // The group coordinator (topics/groups) has its own sentinels; routing
 // failures map to the codes Kafka uses so that clients find the
 // coordinator again: NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE,
@@ -58,6 +64,7 @@ var errorCodes = []struct {
 	{datapath.ErrInvalidRequiredAcks, kerr.InvalidRequiredAcks},
 	{datapath.ErrTransactionsDisabled, kerr.TransactionalIDAuthorizationFailed},
 	{datapath.ErrPolicyViolation, kerr.PolicyViolation},
+	{datapath.ErrLowDiskSpace, kerr.KafkaStorageError},
 	{datapath.ErrNotReady, kerr.NotLeaderForPartition},
 	{datapath.ErrTimeout, kerr.RequestTimedOut},
 	{topics.ErrUnknownTopicID, kerr.UnknownTopicID}, // also wraps ErrUnknownTopic

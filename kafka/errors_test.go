@@ -35,6 +35,7 @@ var recordErrorCases = []struct {
 	{datapath.ErrTimeout, kerr.RequestTimedOut},
 	{datapath.ErrNotReady, kerr.NotLeaderForPartition},
 	{datapath.ErrPolicyViolation, kerr.PolicyViolation},
+	{datapath.ErrLowDiskSpace, kerr.KafkaStorageError},
 }
 
 func TestKafkaErrorTable(t *testing.T) {

@@ -20,10 +20,14 @@ package kafka
 //     that the client refreshes its metadata: it has no other way to learn.
 //   - A failed partition reports BaseOffset, LogAppendTime and
 //     LogStartOffset -1, with the service's message (v8+).
+//   - A node low on disk answers KAFKA_STORAGE_ERROR (retriable), before
+//     proposing anything (datapath.ErrLowDiskSpace).
 //
 // Version notes:
 //   - v1: ThrottleMillis; v2: LogAppendTime; v3: TransactionID, and
 //     RecordBatch (magic 2) is the only format clients send
+//   - v4: KAFKA_STORAGE_ERROR may be returned; v0-3 get
+//     NOT_LEADER_OR_FOLLOWER in its place (also retriable)
 //   - v5: LogStartOffset; v8: ErrorMessage (ErrorRecords not filled)
 //   - v9: flexible; v10: CurrentLeader and Brokers tags (not filled: on
 //     NOT_LEADER_OR_FOLLOWER kgo refreshes its metadata)
@@ -35,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/skiff-broker/skiff/datapath"
@@ -78,6 +83,9 @@ func (s *Server) handleProduce(ctx context.Context, kreq kmsg.Request) (kmsg.Res
 			sp.Partition = rp.Partition
 			if pr.Err != nil {
 				sp.ErrorCode = s.errCode(kmsg.Produce, pr.Err)
+				if sp.ErrorCode == kerr.KafkaStorageError.Code && req.Version < 4 {
+					sp.ErrorCode = kerr.NotLeaderForPartition.Code // v4: "must be prepared to handle KAFKA_STORAGE_ERROR"
+				}
 				sp.ErrorMessage = errorMessage(pr.Err)
 				sp.BaseOffset = -1
 				if failed == nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/skiff-broker/skiff/datapath"
 )
 
 // produceReq is a Produce of one batch to partition p of t, by name before
@@ -184,6 +186,25 @@ func TestKafkaProduceAcksZero(t *testing.T) {
 	bad := dialRaw(t, ts.addr)
 	bad.send(produceReq(9, 0, "nope", [16]byte{}, 0, testBatch(0, "x")))
 	bad.expectClosed()
+}
+
+// A node low on disk answers KAFKA_STORAGE_ERROR from Produce v4 on, and
+// NOT_LEADER_OR_FOLLOWER to older clients, which predate the code (Kafka
+// does the same); both are retriable.
+func TestKafkaProduceLowDiskByVersion(t *testing.T) {
+	ts, fr := newDataTestServer(t)
+	ts.fake.put("full", false, testNode)
+	fr.with(func() { fr.inject["full"] = fmt.Errorf("%w: 1 byte free", datapath.ErrLowDiskSpace) })
+	rc := dialRaw(t, ts.addr)
+	for _, c := range []struct {
+		version int16
+		want    *kerr.Error
+	}{{3, kerr.NotLeaderForPartition}, {4, kerr.KafkaStorageError}, {12, kerr.KafkaStorageError}} {
+		resp := rc.roundTrip(produceReq(c.version, -1, "full", [16]byte{}, 0, testBatch(0, "x"))).(*kmsg.ProduceResponse)
+		if p := resp.Topics[0].Partitions[0]; p.ErrorCode != c.want.Code || !c.want.Retriable {
+			t.Errorf("produce v%d: code %d, want %s", c.version, p.ErrorCode, c.want.Message)
+		}
+	}
 }
 
 // Every records sentinel reaches the client as its Kafka code with the

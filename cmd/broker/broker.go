@@ -20,6 +20,7 @@ import (
 	"github.com/skiff-broker/skiff/datapath"
 	"github.com/skiff-broker/skiff/kafka"
 	"github.com/skiff-broker/skiff/node"
+	"github.com/skiff-broker/skiff/node/diskspace"
 	"github.com/skiff-broker/skiff/topics"
 )
 
@@ -31,6 +32,12 @@ type Config struct {
 	// defaults (consumergroup.DefaultConfig). Node, Topics and Logger are set by
 	// Start.
 	Groups consumergroup.Config
+	// Storage is the free-space guard of the data dir: below its
+	// threshold, Produce and OffsetCommit are refused before they are
+	// proposed. Dir, NodeID, Logger and Metrics are set by Start; the zero
+	// value measures and reports without refusing (cmd/skiff starts from
+	// diskspace.DefaultConfig: 1 GiB).
+	Storage diskspace.Config
 
 	KafkaAddr       string        // Kafka listen address
 	HTTPAddr        string        // HTTP listen address ("" disables HTTP)
@@ -60,6 +67,7 @@ type Broker struct {
 	node   *node.Node
 	topics *topics.Service
 	data   *datapath.Service
+	disk   *diskspace.Guard
 	groups *consumergroup.Service
 	kafka  *kafka.Server
 	stop   context.CancelFunc
@@ -92,6 +100,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Groups.Validate(); err != nil {
+		return err
+	}
+	if err := c.Storage.Validate(); err != nil {
 		return err
 	}
 	return kafka.Config{MaxRequestBytes: c.MaxRequestBytes, IdleTimeout: c.IdleTimeout}.Validate()
@@ -130,6 +141,16 @@ func Start(cfg Config) (_ *Broker, err error) {
 		return nil, err
 	}
 
+	registerProcessMetrics(cfg.Metrics, cfg.Node.NodeID)
+	sc := cfg.Storage
+	sc.Dir = cfg.Node.DataDir
+	sc.NodeID = cfg.Node.NodeID
+	sc.Logger = cfg.Logger.With().Str("component", "diskspace").Logger()
+	sc.Metrics = cfg.Metrics
+	if b.disk, err = diskspace.New(sc); err != nil {
+		return nil, err
+	}
+
 	cfg.Topics.Store = b.node
 	cfg.Topics.Metrics = cfg.Metrics
 	cfg.Topics.NodeID = b.node.ID()
@@ -139,6 +160,7 @@ func Start(cfg Config) (_ *Broker, err error) {
 	}
 	if b.data, err = datapath.New(datapath.Config{
 		Node:                b.node,
+		Disk:                b.disk,
 		Logger:              cfg.Logger.With().Str("component", "records").Logger(),
 		MaintenanceInterval: cfg.MaintenanceInterval,
 	}); err != nil {
@@ -146,6 +168,7 @@ func Start(cfg Config) (_ *Broker, err error) {
 	}
 	gc := cfg.Groups
 	gc.Node = b.node
+	gc.Disk = b.disk
 	gc.Topics = b.topics
 	gc.Logger = cfg.Logger.With().Str("component", "coordinator").Logger()
 	if b.groups, err = consumergroup.New(gc); err != nil {
@@ -153,19 +176,13 @@ func Start(cfg Config) (_ *Broker, err error) {
 	}
 	var runCtx context.Context
 	runCtx, b.stop = context.WithCancel(context.Background())
-	b.wg.Add(3)
-	go func() {
-		defer b.wg.Done()
-		b.data.Run(runCtx)
-	}()
-	go func() {
-		defer b.wg.Done()
-		b.topics.RunDataGroupPreparer(runCtx)
-	}()
-	go func() {
-		defer b.wg.Done()
-		b.groups.Run(runCtx)
-	}()
+	for _, run := range []func(context.Context){b.data.Run, b.topics.RunDataGroupPreparer, b.disk.Run, b.groups.Run} {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			run(runCtx)
+		}()
+	}
 	b.kafka, err = kafka.NewServer(kafka.Config{
 		NodeID:          b.node.ID(),
 		ClusterID:       cfg.ClusterID,
@@ -216,6 +233,9 @@ func (b *Broker) goServe(name string, f func() error) {
 
 // Node returns the broker's node.
 func (b *Broker) Node() *node.Node { return b.node }
+
+// Disk returns the broker's free-space guard.
+func (b *Broker) Disk() *diskspace.Guard { return b.disk }
 
 // Groups returns the broker's group coordinator.
 func (b *Broker) Groups() *consumergroup.Service { return b.groups }

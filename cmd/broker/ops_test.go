@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -108,9 +110,36 @@ func TestClusterHTTPEndpoints(t *testing.T) {
 		`skiff_metadata_proposals_total{node="2",kind="create_topics"}`,
 		`skiff_metadata_read_seconds_bucket{node="2"`,
 		`dragonboat_raftnode_has_leader{shardid="1",replicaid="2"}`,
+		`skiff_data_dir_total_bytes{node="2"}`,
+		`skiff_data_dir_low_space{node="2"} 0`,
+		`skiff_writes_refused_low_disk_total{node="2",api="Produce"} 0`,
+		`skiff_writes_refused_low_disk_total{node="2",api="OffsetCommit"} 0`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// Values that must be plausible, not only present.
+	value := func(name string) float64 {
+		for _, line := range strings.Split(m, "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				return f
+			}
+		}
+		t.Errorf("/metrics lacks %s", name)
+		return -1
+	}
+	if free := value(`skiff_data_dir_free_bytes{node="2"}`); free <= 0 {
+		t.Errorf("data dir free bytes %v", free)
+	}
+	if runtime.GOOS == "linux" {
+		open, limit := value(`skiff_process_open_fds{node="2"}`), value(`skiff_process_max_fds{node="2"}`)
+		if open < 10 || open >= limit {
+			t.Errorf("open fds %v against a limit of %v: three NodeHosts hold more than 10, and fewer than the limit", open, limit)
 		}
 	}
 }

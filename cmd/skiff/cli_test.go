@@ -74,6 +74,7 @@ func TestCmdBadFlagsExitOne(t *testing.T) {
 		{"bad offsets rf", []string{"--offsets.topic.replication.factor", "-1"}, "--offsets.topic.replication.factor"},
 		{"bad rebalance delay", []string{"--group.initial.rebalance.delay.ms", "-1"}, "--group.initial.rebalance.delay.ms"},
 		{"bad session timeouts", []string{"--group.min.session.timeout.ms", "10", "--group.max.session.timeout.ms", "5"}, "--group.min.session.timeout.ms"},
+		{"bad free-space percent", []string{"--storage.min.free.percent", "100"}, "--storage.min.free.percent"},
 		{"unwritable data dir", []string{"--data-dir", filepath.Join(roDir, "sub", "x")}, "data dir"},
 	}
 	if os.Geteuid() == 0 {
@@ -118,7 +119,7 @@ func TestCmdHelpDocumentsDefaults(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, want := range []string{"127.0.0.1:9092", "./data", "SKIFF_NODE_ID", "--initial-members", "--join", "--rack",
-		"auto.create.topics.enable", "num.partitions", "default.replication.factor", "SKIFF_LOG_FORMAT"} {
+		"auto.create.topics.enable", "num.partitions", "default.replication.factor", "SKIFF_LOG_FORMAT", "SKIFF_STORAGE_MIN_FREE_BYTES"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("skiff start --help does not mention %q", want)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 	"github.com/skiff-broker/skiff/kafka"
 	"github.com/skiff-broker/skiff/node"
+	"github.com/skiff-broker/skiff/node/diskspace"
 	"github.com/skiff-broker/skiff/topics"
 )
 
@@ -49,6 +50,8 @@ func startFlags() []cli.Flag {
 		&cli.IntFlag{Name: "group.max.session.timeout.ms", Value: ms(gd.MaxSessionTimeout), EnvVars: env("GROUP_MAX_SESSION_TIMEOUT_MS"), Usage: "largest session timeout a classic group member may ask for"},
 		&cli.StringFlag{Name: "logdb", Value: nd.LogDB, EnvVars: env("LOGDB"), Usage: "Raft log store: pebble or tan; fixed at the first start"},
 		&cli.Uint64Flag{Name: "raft-rtt-ms", Value: nd.RTTMillisecond, EnvVars: env("RAFT_RTT_MS"), Usage: "Raft tick in milliseconds (elections take 20-40 ticks)"},
+		&cli.Uint64Flag{Name: "storage.min.free.bytes", Value: diskspace.DefaultMinFreeBytes, EnvVars: env("STORAGE_MIN_FREE_BYTES"), Usage: "refuse Produce and OffsetCommit (retriable) while the data dir's file system has less free space than this (0: never)"},
+		&cli.Float64Flag{Name: "storage.min.free.percent", Value: 0, EnvVars: env("STORAGE_MIN_FREE_PERCENT"), Usage: "also refuse them while free space is below this percentage of the file system's size (0: off)"},
 	}
 }
 
@@ -140,10 +143,14 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 	gc.MinSessionTimeout = msFlag(c, &f, "group.min.session.timeout.ms")
 	gc.MaxSessionTimeout = msFlag(c, &f, "group.max.session.timeout.ms")
 
+	sc := diskspace.DefaultConfig()
+	sc.MinFreeBytes = c.Uint64("storage.min.free.bytes")
+	sc.MinFreePercent = c.Float64("storage.min.free.percent")
 	cfg := broker.Config{
 		Node:            nc,
 		Topics:          tc,
 		Groups:          gc,
+		Storage:         sc,
 		KafkaAddr:       c.String("kafka-addr"),
 		HTTPAddr:        c.String("http-addr"),
 		MaxRequestBytes: int32Flag(c, &f, "socket.request.max.bytes"),

@@ -109,6 +109,14 @@ func (s *Service) Commit(ctx context.Context, req CommitRequest) []TopicErrors {
 	if err != nil {
 		return failAll(err)
 	}
+	if s.cfg.Disk != nil && len(recs) > 0 {
+		// Kafka answers a commit it cannot append for a storage error with
+		// NOT_COORDINATOR; COORDINATOR_NOT_AVAILABLE says the same to a
+		// client (rediscover and retry) without claiming the group moved.
+		if err := s.cfg.Disk.AdmitWrite("OffsetCommit"); err != nil {
+			return failAll(fmt.Errorf("%w: %w", ErrCoordinatorNotAvailable, err))
+		}
+	}
 	if err := p.write(ctx, recs); err != nil {
 		return failAll(err)
 	}

@@ -58,11 +58,23 @@ type TopicCreator interface {
 	Create(ctx context.Context, specs []topics.CreateSpec, opts topics.CreateOptions) ([]topics.TopicResult, error)
 }
 
+// DiskGuard admits or refuses writes that grow this node's data dir;
+// *diskspace.Guard implements it.
+type DiskGuard interface {
+	AdmitWrite(api string) error
+}
+
 // Config configures the coordinator. Zero durations and counts take the
 // defaults of DefaultConfig.
 type Config struct {
 	Node   Node
 	Topics TopicCreator
+	// Disk, when set, is asked before an OffsetCommit is proposed: a node
+	// low on disk answers COORDINATOR_NOT_AVAILABLE (clients look the
+	// coordinator up again and retry) rather than propose a write that
+	// could fail inside every replica's apply. Group membership records and
+	// compaction are not refused: they are small, and compaction frees space.
+	Disk DiskGuard
 
 	// OffsetsTopicPartitions is offsets.topic.num.partitions (50).
 	OffsetsTopicPartitions int32

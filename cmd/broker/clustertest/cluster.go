@@ -21,6 +21,7 @@ import (
 	"github.com/skiff-broker/skiff/cmd/broker"
 	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 	"github.com/skiff-broker/skiff/node"
+	"github.com/skiff-broker/skiff/node/diskspace"
 	"github.com/skiff-broker/skiff/topics"
 )
 
@@ -44,6 +45,9 @@ type Options struct {
 	SessionTimeout    time.Duration
 	Topics            func(*topics.Config)
 	Groups            func(*consumergroup.Config) // group coordinator settings (default: Kafka's)
+	// Storage sets node i's (0-based) free-space guard; by default it
+	// measures and never refuses. Tests inject a Usage source here.
+	Storage func(i int, c *diskspace.Config)
 	// Dir holds the nodes' data; default a t.TempDir (or os.MkdirTemp for
 	// non-test users, removed by Close).
 	Dir    string
@@ -132,10 +136,15 @@ func New(tb TB, n int, opts Options) *Cluster {
 		if opts.Groups != nil {
 			opts.Groups(&gc)
 		}
+		var sc diskspace.Config
+		if opts.Storage != nil {
+			opts.Storage(i, &sc)
+		}
 		c.cfgs = append(c.cfgs, broker.Config{
 			Node:      nc,
 			Topics:    tc,
 			Groups:    gc,
+			Storage:   sc,
 			KafkaAddr: kafkaAddrs[i],
 			HTTPAddr:  "127.0.0.1:0",
 			Logger:    log.With().Uint64("node", uint64(i+1)).Logger(),
