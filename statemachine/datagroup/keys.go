@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/skiff-broker/skiff/statemachine/internal/pebblekv"
 	"github.com/skiff-broker/skiff/statemachine/partlog"
 )
 
@@ -127,33 +128,33 @@ func parseKey(b []byte) PartitionKey {
 func u64Value(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
 
 func encodePartition(p *partition) []byte {
-	w := &writer{b: make([]byte, 0, 32+len(p.epochs)*8)}
-	w.byte(recordVersion)
-	w.varint(p.next)
-	w.varint(p.start)
-	w.varint(p.segmentBytes)
-	w.uvarint(uint64(len(p.epochs)))
+	w := newWriter(32 + len(p.epochs)*8)
+	w.Byte(recordVersion)
+	w.Varint(p.next)
+	w.Varint(p.start)
+	w.Varint(p.segmentBytes)
+	w.Uvarint(uint64(len(p.epochs)))
 	for _, e := range p.epochs {
-		w.int32(e.epoch)
-		w.varint(e.start)
+		w.Int32(e.epoch)
+		w.Varint(e.start)
 	}
-	return w.b
+	return w.B
 }
 
 func decodePartition(k PartitionKey, v []byte) (*partition, error) {
-	r := &reader{b: v}
-	if r.byte() != recordVersion {
-		r.fail("partition record version")
+	r := newReader(v)
+	if r.Byte() != recordVersion {
+		r.Fail("partition record version")
 	}
-	p := &partition{key: k, next: r.varint(), start: r.varint(), segmentBytes: r.varint(),
+	p := &partition{key: k, next: r.Varint(), start: r.Varint(), segmentBytes: r.Varint(),
 		producers: map[int64]*producer{}}
-	if n := r.count(2); n > 0 {
+	if n := r.Count(2); n > 0 {
 		p.epochs = make([]epochEntry, n)
 		for i := range p.epochs {
-			p.epochs[i] = epochEntry{epoch: r.int32(), start: r.varint()}
+			p.epochs[i] = epochEntry{epoch: r.Int32(), start: r.Varint()}
 		}
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, err
 	}
 	if p.start < 0 || p.next < p.start {
@@ -168,41 +169,41 @@ func decodePartition(k PartitionKey, v []byte) (*partition, error) {
 }
 
 func encodeProducer(pr *producer) []byte {
-	w := &writer{b: make([]byte, 0, 16+len(pr.batches)*20)}
-	w.byte(recordVersion)
-	w.int32(int32(pr.epoch))
-	w.varint(pr.lastMs)
-	w.uvarint(uint64(len(pr.batches)))
+	w := newWriter(16 + len(pr.batches)*20)
+	w.Byte(recordVersion)
+	w.Int32(int32(pr.epoch))
+	w.Varint(pr.lastMs)
+	w.Uvarint(uint64(len(pr.batches)))
 	for _, b := range pr.batches {
-		w.int32(b.firstSeq)
-		w.int32(b.lastSeq)
-		w.varint(b.base)
-		w.varint(b.last)
+		w.Int32(b.firstSeq)
+		w.Int32(b.lastSeq)
+		w.Varint(b.base)
+		w.Varint(b.last)
 	}
-	return w.b
+	return w.B
 }
 
 func decodeProducer(v []byte) (*producer, error) {
-	r := &reader{b: v}
-	if r.byte() != recordVersion {
-		r.fail("producer record version")
+	r := newReader(v)
+	if r.Byte() != recordVersion {
+		r.Fail("producer record version")
 	}
-	epoch := r.int32()
+	epoch := r.Int32()
 	if epoch < 0 || epoch > math.MaxInt16 {
-		r.fail("producer epoch %d", epoch)
+		r.Fail("producer epoch %d", epoch)
 	}
-	pr := &producer{epoch: int16(epoch), lastMs: r.varint()}
-	n := r.count(4)
+	pr := &producer{epoch: int16(epoch), lastMs: r.Varint()}
+	n := r.Count(4)
 	if n == 0 || n > maxSeqEntries {
-		r.fail("%d producer batches", n)
+		r.Fail("%d producer batches", n)
 	}
-	if r.err == nil {
+	if r.Err == nil {
 		pr.batches = make([]seqEntry, n)
 		for i := range pr.batches {
-			pr.batches[i] = seqEntry{firstSeq: r.int32(), lastSeq: r.int32(), base: r.varint(), last: r.varint()}
+			pr.batches[i] = seqEntry{firstSeq: r.Int32(), lastSeq: r.Int32(), base: r.Varint(), last: r.Varint()}
 		}
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, err
 	}
 	return pr, nil
@@ -217,7 +218,7 @@ type loaded struct {
 }
 
 // kvSource calls fn for every stored key/value in ascending key order.
-type kvSource func(fn func(k, v []byte) error) error
+type kvSource = pebblekv.Source
 
 // loadState parses stored records. An unknown key, a bad record or a
 // producer of an unknown partition is an error wrapping ErrMalformed.

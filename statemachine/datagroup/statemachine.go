@@ -12,7 +12,8 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"github.com/rs/zerolog"
 
-	"github.com/skiff-broker/skiff/statemachine"
+	"github.com/skiff-broker/skiff/statemachine/internal/fsutil"
+	"github.com/skiff-broker/skiff/statemachine/internal/pebblekv"
 	"github.com/skiff-broker/skiff/statemachine/partlog"
 )
 
@@ -254,31 +255,10 @@ func closeLogs(parts map[PartitionKey]*partition) {
 // pebbleSource iterates every key of r (a DB or a Snapshot), checking stopc
 // every 1024 keys (dbsm.ErrOpenStopped).
 func pebbleSource(r pebble.Reader, stopc <-chan struct{}) kvSource {
-	return func(fn func(k, v []byte) error) error {
-		it := r.NewIter(&pebble.IterOptions{LowerBound: keyMin, UpperBound: keyMax})
-		n := 0
-		for valid := it.First(); valid; valid = it.Next() {
-			if n++; n%1024 == 0 && stopped(stopc) {
-				_ = it.Close()
-				return sm.ErrOpenStopped
-			}
-			if err := fn(it.Key(), it.Value()); err != nil {
-				_ = it.Close()
-				return err
-			}
-		}
-		return it.Close()
-	}
+	return pebblekv.Iter(r, keyMin, keyMax, stopc)
 }
 
-func stopped(stopc <-chan struct{}) bool {
-	select {
-	case <-stopc:
-		return true
-	default:
-		return false
-	}
-}
+func stopped(stopc <-chan struct{}) bool { return pebblekv.Stopped(stopc) }
 
 // Sync fsyncs the logs touched since the last Sync, the logs directory if
 // partitions were created or removed, then pebble's WAL (which holds every
@@ -314,17 +294,7 @@ func (s *StateMachine) Sync() error {
 	return nil
 }
 
-func fsyncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func fsyncDir(dir string) error { return fsutil.SyncDir(dir) }
 
 // Close closes the logs and pebble (no fsync: Dragonboat calls Sync before
 // it relies on anything). Reads afterwards return ErrClosed; Close is
@@ -373,4 +343,4 @@ func sortedKeys(parts map[PartitionKey]*partition) []PartitionKey {
 	return ks
 }
 
-func (s *StateMachine) pebbleOptions() *pebble.Options { return statemachine.PebbleOptions(s.log) }
+func (s *StateMachine) pebbleOptions() *pebble.Options { return pebblekv.Options(s.log) }
