@@ -86,6 +86,7 @@ func encodeProduce(w *writer, c *Produce) {
 		w.Bool(p.LogAppendTime)
 		w.Int32(p.MaxMessageBytes)
 		w.Varint(p.SegmentBytes)
+		w.Varint(p.SegmentMs)
 		w.Bytes(p.Records)
 	}
 }
@@ -107,6 +108,7 @@ func encodeRetention(w *writer, c *Retention) {
 		w.key(p.Key)
 		w.Varint(p.RetentionMs)
 		w.Varint(p.RetentionBytes)
+		w.Varint(p.SegmentMs)
 	}
 }
 
@@ -124,11 +126,13 @@ func Decode(b []byte) (Command, error) {
 	if len(b) < 2 {
 		return nil, fmt.Errorf("%w: envelope of %d bytes", ErrMalformed, len(b))
 	}
-	if b[0] != FormatVersion {
+	version := b[0]
+	if version != 1 && version != FormatVersion {
 		return nil, fmt.Errorf("%w: unsupported format version %d", ErrMalformed, b[0])
 	}
 	op := Op(b[1])
 	r := newReader(b[2:])
+	r.version = version
 	var cmd Command
 	switch op {
 	case OpProduce:
@@ -154,7 +158,7 @@ func decodeProduce(r *reader) Command {
 		c.Parts = make([]ProducePart, n)
 		for i := range c.Parts {
 			c.Parts[i] = ProducePart{Key: r.key(), LogAppendTime: r.Bool(),
-				MaxMessageBytes: r.Int32(), SegmentBytes: r.Varint(), Records: r.Raw()}
+				MaxMessageBytes: r.Int32(), SegmentBytes: r.Varint(), SegmentMs: r.segmentMs(), Records: r.Raw()}
 		}
 	}
 	return c
@@ -176,7 +180,7 @@ func decodeRetention(r *reader) Command {
 	if n := r.Count(minRetentionSize); n > 0 {
 		c.Parts = make([]RetentionPart, n)
 		for i := range c.Parts {
-			c.Parts[i] = RetentionPart{Key: r.key(), RetentionMs: r.Varint(), RetentionBytes: r.Varint()}
+			c.Parts[i] = RetentionPart{Key: r.key(), RetentionMs: r.Varint(), RetentionBytes: r.Varint(), SegmentMs: r.segmentMs()}
 		}
 	}
 	return c

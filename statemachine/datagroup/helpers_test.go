@@ -9,7 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
 )
 
 // records encodes n uncompressed v2 records with valueSize-byte values.
@@ -201,9 +201,9 @@ func (h *harness) digest() string {
 }
 
 // readAll reads k's batches from offset to the high watermark.
-func (h *harness) readAll(k PartitionKey, from int64) []partlog.BatchHeader {
+func (h *harness) readAll(k PartitionKey, from int64) []grouplog.BatchHeader {
 	h.t.Helper()
-	var out []partlog.BatchHeader
+	var out []grouplog.BatchHeader
 	for {
 		data, hwm, _, err := h.sm.Read(k, from, 1<<20)
 		if err != nil {
@@ -215,7 +215,7 @@ func (h *harness) readAll(k PartitionKey, from int64) []partlog.BatchHeader {
 			}
 			return out
 		}
-		hs, err := partlog.ParseBatches(data)
+		hs, err := grouplog.ParseBatches(data)
 		if err != nil {
 			h.t.Fatalf("Read(%d) returned bad batches: %v", from, err)
 		}

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"github.com/skiff-broker/skiff/statemachine/internal/pebblekv"
-	"github.com/skiff-broker/skiff/statemachine/partlog"
 )
 
 // Pebble key layout. The first byte names the record type; integers in keys
@@ -20,8 +20,9 @@ import (
 //	"p" + topic ID + partition           partition record
 //	"q" + topic ID + partition + pid     producer record
 //	"r"                                  RecoverFromSnapshot in progress
+//	"g", "i", "l"                        the group log's (statemachine/grouplog)
 //
-// Partition record: next offset, log start offset, segment bytes (varints),
+// Partition record (version 2): next offset, log start offset (varints),
 // then the leader-epoch history [](epoch int32, start offset varint).
 // Producer record: epoch int32 (int16 range), last append time varint (the
 // Produce's TimestampMs, for expiry), then the last appended batches,
@@ -33,7 +34,7 @@ const (
 	prefixProducer   byte = 'q'
 	prefixRecovering byte = 'r'
 
-	recordVersion byte = 1
+	recordVersion byte = 2
 	maxSeqEntries      = 5
 
 	partKeyLen = 1 + 16 + 4
@@ -73,17 +74,23 @@ func (p *producer) clone() *producer {
 	return &c
 }
 
-// partition is one partition's state. key, dir and log are fixed; the
-// other fields are changed only by Update (with s.applyMu held); epochs is
-// also read by EpochEndOffset, so it is replaced (never mutated in place)
-// under s.mu.
+// partition is one partition's state. key is fixed; the other fields are
+// changed only by Update (with s.applyMu held). Readers use pubNext and
+// pubStart, set once the pebble batch holding the change is committed (so
+// they never announce data the index does not show yet), and epochs, which
+// is replaced (never mutated in place) under s.mu.
 type partition struct {
-	key          PartitionKey
-	log          *partlog.Log
-	segmentBytes int64
-	next, start  int64
-	epochs       []epochEntry
-	producers    map[int64]*producer
+	key               PartitionKey
+	next, start       int64
+	pubNext, pubStart atomic.Int64
+	epochs            []epochEntry
+	producers         map[int64]*producer
+}
+
+// publish makes the partition's offsets visible to readers.
+func (p *partition) publish() {
+	p.pubStart.Store(p.start)
+	p.pubNext.Store(p.next)
 }
 
 func compareKeys(a, b PartitionKey) int {
@@ -93,8 +100,8 @@ func compareKeys(a, b PartitionKey) int {
 	return cmp.Compare(a.Partition, b.Partition)
 }
 
-// dirName is the partition's directory under logs/.
-func dirName(k PartitionKey) string { return fmt.Sprintf("%x-%d", k.Topic[:], k.Partition) }
+// dirName names a partition in logs and errors.
+func dirName(k PartitionKey) string { return k.String() }
 
 func appendKey(b []byte, prefix byte, k PartitionKey) []byte {
 	b = append(b, prefix)
@@ -132,7 +139,6 @@ func encodePartition(p *partition) []byte {
 	w.Byte(recordVersion)
 	w.Varint(p.next)
 	w.Varint(p.start)
-	w.Varint(p.segmentBytes)
 	w.Uvarint(uint64(len(p.epochs)))
 	for _, e := range p.epochs {
 		w.Int32(e.epoch)
@@ -146,8 +152,7 @@ func decodePartition(k PartitionKey, v []byte) (*partition, error) {
 	if r.Byte() != recordVersion {
 		r.Fail("partition record version")
 	}
-	p := &partition{key: k, next: r.Varint(), start: r.Varint(), segmentBytes: r.Varint(),
-		producers: map[int64]*producer{}}
+	p := &partition{key: k, next: r.Varint(), start: r.Varint(), producers: map[int64]*producer{}}
 	if n := r.Count(2); n > 0 {
 		p.epochs = make([]epochEntry, n)
 		for i := range p.epochs {
@@ -236,6 +241,8 @@ func loadState(src kvSource) (*loaded, error) {
 			st.applied = binary.LittleEndian.Uint64(v)
 		case k[0] == prefixRecovering && len(k) == 1:
 			st.recovering = true
+		case k[0] == 'g' || k[0] == 'i' || k[0] == 'l':
+			// the group log's, read by grouplog.Open
 		case k[0] == prefixPartition && len(k) == partKeyLen:
 			pk := parseKey(k)
 			p, err := decodePartition(pk, v)

@@ -6,7 +6,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
 )
 
 func TestDatagroupProduceOffsets(t *testing.T) {
@@ -83,9 +83,9 @@ func TestDatagroupProduceOffsets(t *testing.T) {
 	}
 }
 
-func mustParse(t testing.TB, data []byte) []partlog.BatchHeader {
+func mustParse(t testing.TB, data []byte) []grouplog.BatchHeader {
 	t.Helper()
-	hs, err := partlog.ParseBatches(data)
+	hs, err := grouplog.ParseBatches(data)
 	if err != nil {
 		t.Fatalf("ParseBatches: %v", err)
 	}
@@ -127,8 +127,8 @@ func TestDatagroupProduceRejects(t *testing.T) {
 	magic := plain(1)
 	magic[16] = 1
 	empty := plain(0)
-	txn := mkBatch(batchSpec{n: 1, ts: 1, attrs: partlog.AttrTransactional, idem: true, pid: 5, epoch: 0, seq: 0})
-	ctrl := mkBatch(batchSpec{n: 1, ts: 1, attrs: partlog.AttrControl})
+	txn := mkBatch(batchSpec{n: 1, ts: 1, attrs: grouplog.AttrTransactional, idem: true, pid: 5, epoch: 0, seq: 0})
+	ctrl := mkBatch(batchSpec{n: 1, ts: 1, attrs: grouplog.AttrControl})
 	cases := []struct {
 		name string
 		recs []byte

@@ -17,9 +17,22 @@ func (w *writer) key(k PartitionKey) {
 }
 
 // reader adds PartitionKey to wire.Reader; its errors wrap ErrMalformed.
-type reader struct{ wire.Reader }
+type reader struct {
+	wire.Reader
+	version byte // the envelope's format version
+}
 
-func newReader(b []byte) *reader { return &reader{wire.Reader{B: b, Malformed: ErrMalformed}} }
+// segmentMs reads a SegmentMs field (format version 2), or gives -1.
+func (r *reader) segmentMs() int64 {
+	if r.version < 2 {
+		return -1
+	}
+	return r.Varint()
+}
+
+func newReader(b []byte) *reader {
+	return &reader{Reader: wire.Reader{B: b, Malformed: ErrMalformed}, version: FormatVersion}
+}
 
 func (r *reader) key() PartitionKey {
 	var k PartitionKey
