@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -174,7 +175,7 @@ func (n *Node) dataGroupLoop(ctx context.Context) {
 	}
 }
 
-func (n *Node) dataGroupsDir() string { return n.cfg.DataDir + "/datagroups" }
+func (n *Node) dataGroupsDir() string { return filepath.Join(n.cfg.DataDir, "datagroups") }
 
 func (g *dataGroups) isStarted(shard uint64) bool {
 	g.mu.Lock()
@@ -187,7 +188,14 @@ func (g *dataGroups) isStarted(shard uint64) bool {
 // members (the same map on every member, built from the metadata shard).
 func (n *Node) startDataGroup(g *statemachine.DataGroup, brokers map[int32]*statemachine.Broker, factory dbsm.CreateOnDiskStateMachineFunc) error {
 	var members map[uint64]dragonboat.Target
-	if !n.nh.HasNodeInfo(g.ShardID, n.cfg.NodeID) {
+	hasInfo := n.nh.HasNodeInfo(g.ShardID, n.cfg.NodeID)
+	if reason := n.needsRebuild(g.ShardID, hasInfo); reason != "" {
+		if err := n.rebuildReplica(g.ShardID, hasInfo, reason, n.log.With().Str("component", "datagroups").Logger()); err != nil {
+			return fmt.Errorf("rebuild: %w", err)
+		}
+		hasInfo = false
+	}
+	if !hasInfo {
 		members = map[uint64]dragonboat.Target{}
 		for _, m := range g.Members {
 			b := brokers[m]
