@@ -117,6 +117,7 @@ type harness struct {
 	sm    *StateMachine
 	index uint64
 	reg   *testRegistry
+	cfg   grouplog.Config
 }
 
 type testRegistry struct{ opened, closed int }
@@ -129,8 +130,12 @@ func newHarness(t testing.TB) *harness {
 }
 
 func openHarness(t testing.TB, dir string) *harness {
+	return openHarnessConfig(t, dir, grouplog.Config{})
+}
+
+func openHarnessConfig(t testing.TB, dir string, cfg grouplog.Config) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: dir, reg: &testRegistry{}}
+	h := &harness{t: t, dir: dir, reg: &testRegistry{}, cfg: cfg}
 	h.open()
 	t.Cleanup(func() { h.sm.Close() })
 	return h
@@ -138,7 +143,7 @@ func openHarness(t testing.TB, dir string) *harness {
 
 func (h *harness) open() {
 	h.t.Helper()
-	h.sm = NewFactory(h.dir, zerolog.Nop(), h.reg)(7, 1).(*StateMachine)
+	h.sm = NewFactoryWithConfig(h.dir, zerolog.Nop(), h.reg, h.cfg)(7, 1).(*StateMachine)
 	idx, err := h.sm.Open(nil)
 	if err != nil {
 		h.t.Fatalf("Open: %v", err)

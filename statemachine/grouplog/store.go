@@ -62,6 +62,7 @@ type Store struct {
 
 	// spareMu guards spare and nextID, shared with the preparer.
 	spareMu sync.Mutex
+	holdMu  sync.Mutex // held by the preparer while it prepares (HoldPrepare)
 	spare   *segment
 	nextID  uint64
 	newDirs atomic.Bool // files created since the last Sync
@@ -237,7 +238,10 @@ func (s *Store) preparer() {
 			return
 		case <-s.prepc:
 		}
-		if err := s.prepare(); err != nil {
+		s.holdMu.Lock()
+		err := s.prepare()
+		s.holdMu.Unlock()
+		if err != nil {
 			s.perr.Store(&err)
 		}
 	}
@@ -474,4 +478,15 @@ func (s *Store) Stats() Stats {
 	s.fmu.RUnlock()
 	return Stats{Segments: n, Bytes: s.bytes.Load(), LiveBytes: s.live.Load(),
 		AppendedBytes: s.appended.Load(), ReclaimedBytes: s.reclaimed.Load(), RewrittenBytes: s.rewritten.Load()}
+}
+
+// HoldPrepare stops the preparer from creating spares until the returned
+// function is called (tests: an Update then has at most the spare that
+// exists now).
+func (s *Store) HoldPrepare() (release func()) {
+	s.holdMu.Lock()
+	return func() {
+		s.holdMu.Unlock()
+		s.kick()
+	}
 }
