@@ -145,6 +145,11 @@ func (n *Node) dataGroupLoop(ctx context.Context) {
 			}
 			if !n.dataGroups.isStarted(g.ShardID) {
 				if err := n.startDataGroup(g, brokers, factory); err != nil {
+					if errors.Is(err, errReplicaLost) {
+						n.dataGroups.markLost(g.ShardID)
+						log.Error().Err(err).Uint64("shard", g.ShardID).Msg("data-group replica not started")
+						continue
+					}
 					log.Debug().Err(err).Uint64("shard", g.ShardID).Msg("data group not started yet")
 					continue
 				}
@@ -177,10 +182,19 @@ func (n *Node) dataGroupLoop(ctx context.Context) {
 
 func (n *Node) dataGroupsDir() string { return filepath.Join(n.cfg.DataDir, "datagroups") }
 
+// isStarted reports a replica started, or given up on (markLost).
 func (g *dataGroups) isStarted(shard uint64) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.started[shard]
+}
+
+// markLost records a replica that will not be started (errReplicaLost), so
+// the loop does not retry it (nor log it again) until the node restarts.
+func (g *dataGroups) markLost(shard uint64) {
+	g.mu.Lock()
+	g.started[shard] = true
+	g.mu.Unlock()
 }
 
 // startDataGroup starts this node's replica of a data group: from its own data
@@ -189,11 +203,8 @@ func (g *dataGroups) isStarted(shard uint64) bool {
 func (n *Node) startDataGroup(g *statemachine.DataGroup, brokers map[int32]*statemachine.Broker, factory dbsm.CreateOnDiskStateMachineFunc) error {
 	var members map[uint64]dragonboat.Target
 	hasInfo := n.nh.HasNodeInfo(g.ShardID, n.cfg.NodeID)
-	if reason := n.needsRebuild(g.ShardID, hasInfo); reason != "" {
-		if err := n.rebuildReplica(g.ShardID, hasInfo, reason, n.log.With().Str("component", "datagroups").Logger()); err != nil {
-			return fmt.Errorf("rebuild: %w", err)
-		}
-		hasInfo = false
+	if err := n.prepareReplica(g.ShardID, hasInfo, n.log.With().Str("component", "datagroups").Logger()); err != nil {
+		return err
 	}
 	if !hasInfo {
 		members = map[uint64]dragonboat.Target{}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skiff-broker/skiff/statemachine/grouplog"
 )
@@ -80,6 +81,7 @@ func TestDatagroupFDsIndependentOfPartitions(t *testing.T) {
 func TestDatagroupUpdateCreatesNoFile(t *testing.T) {
 	h := openHarnessConfig(t, t.TempDir(), grouplog.Config{SegmentBytes: 4096})
 	h.one(produce(1, part(k1, plain(1)))) // the first segment is active
+	waitSpare(t, h)
 	release := h.sm.gl.HoldPrepare()
 	before := len(segFiles(t, h))
 	var parts []ProducePart
@@ -100,11 +102,26 @@ func TestDatagroupUpdateCreatesNoFile(t *testing.T) {
 			t.Fatalf("%v: %+v", k, hs)
 		}
 	}
+	if n := h.sm.Stats().Segments; n != 2 {
+		t.Fatalf("%d segments after rolling to the one spare", n)
+	}
 	// Released, the preparer creates the next spare and later Updates
 	// roll again.
+	waitSpare(t, h)
 	h.apply(produce(1, parts...))
 	if n := h.sm.Stats().Segments; n < 3 {
 		t.Fatalf("%d segments after the preparer resumed", n)
+	}
+}
+
+func waitSpare(t testing.TB, h *harness) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !h.sm.gl.SpareReady() {
+		if time.Now().After(deadline) {
+			t.Fatal("no spare segment prepared")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

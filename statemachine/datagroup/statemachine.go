@@ -105,8 +105,8 @@ func (s *StateMachine) oldDir() string     { return filepath.Join(s.dir, "segmen
 // segments back to what the index persisted with the applied index covers,
 // and returns the applied index. If the group log finds bytes the index
 // covers missing (a power loss before Sync), or a FAILED marker is there,
-// Open writes the marker and fails: the node then rebuilds the replica from
-// its peers at the next start (see FailedMarker).
+// Open writes the marker and fails; the node handles the marker at the next
+// start (see FailedMarker).
 func (s *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
 	idx, err := s.open(stopc)
 	if err == nil && s.reg != nil {
@@ -175,15 +175,14 @@ func (s *StateMachine) open(stopc <-chan struct{}) (uint64, error) {
 
 // FailedMarker is the file whose presence in a replica directory means the
 // replica stopped on a storage failure (or lost data in a power loss) and
-// must be rebuilt: its data discarded, its Raft state removed, and the
-// replica started again empty, so that the leader sends it a snapshot
-// (node/ does this before it starts the replica).
+// must not be opened again as is: node/ discards its data and replays its
+// Raft log, or leaves it stopped when the log was compacted (node/rebuild.go).
 func FailedMarker(replicaDir string) string { return filepath.Join(replicaDir, "FAILED") }
 
 // markFailed writes the FAILED marker with the reason and logs it.
 func (s *StateMachine) markFailed(cause error) {
 	s.log.Error().Err(cause).Str("dir", s.dir).
-		Msg("data-group replica stopped on a storage failure; it will be rebuilt from its peers at the next start")
+		Msg("data-group replica stopped on a storage failure; marked FAILED, the node rebuilds or retires it at the next start")
 	msg := fmt.Sprintf("%s: %v\n", time.Now().UTC().Format(time.RFC3339), cause)
 	if err := os.WriteFile(FailedMarker(s.dir), []byte(msg), 0o644); err == nil {
 		_ = fsutil.SyncDir(s.dir)

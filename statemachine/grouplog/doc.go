@@ -64,8 +64,8 @@
 //     end are checked (framing and CRC), and files the index does not know
 //     are removed. Bytes the index covers that are missing or damaged (a
 //     power loss took segment writes that pebble's WAL kept) are
-//     ErrDataLost: the state machine marks the replica failed and the node
-//     rebuilds it from its peers.
+//     ErrDataLost: the state machine marks the replica failed (see
+//     node/rebuild.go for what the node does with it).
 //   - PrepareSnapshot (exclusive with Update): a pebble snapshot and a View
 //     holding its own descriptors of every segment with its covered end.
 //   - SaveSnapshot (concurrent with Update and Reclaim): the records, then

@@ -11,8 +11,7 @@ var (
 	ErrUnsupportedMagic = errors.New("grouplog: unsupported record batch magic")
 	// ErrDataLost means Open found segment bytes missing or damaged below
 	// what the index covers: a power loss took writes the index had
-	// recorded but that were never fsynced. The replica must be rebuilt
-	// from its peers (the node does it on restart).
+	// recorded but that were never fsynced.
 	ErrDataLost = errors.New("grouplog: segment data the index covers is missing")
 	// ErrClosed means the log has been closed.
 	ErrClosed = errors.New("grouplog: closed")

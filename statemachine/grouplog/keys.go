@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+
+	"github.com/skiff-broker/skiff/statemachine/internal/wire"
 )
 
 // Pebble keys this package owns in the data group's store (the data-group
@@ -92,59 +94,19 @@ func encodeEntry(b []byte, e entry) []byte {
 	return binary.AppendVarint(b, e.maxTs)
 }
 
-// values decodes a record of varints after the version byte.
-type values struct {
-	b   []byte
-	err error
-}
-
-func newValues(b []byte, what string) *values {
-	v := &values{b: b}
-	if len(b) == 0 || b[0] != recordVersion {
-		v.err = fmt.Errorf("%w: %s record version", ErrCorrupt, what)
-	} else {
-		v.b = b[1:]
+// newValues returns a reader of a record's varints after its version byte.
+func newValues(b []byte, what string) *wire.Reader {
+	r := &wire.Reader{B: b, Malformed: ErrCorrupt}
+	if v := r.Byte(); r.Err == nil && v != recordVersion {
+		r.Fail("%s record version %d", what, v)
 	}
-	return v
-}
-
-func (v *values) u() uint64 {
-	if v.err != nil {
-		return 0
-	}
-	x, n := binary.Uvarint(v.b)
-	if n <= 0 {
-		v.err = fmt.Errorf("%w: bad uvarint", ErrCorrupt)
-		return 0
-	}
-	v.b = v.b[n:]
-	return x
-}
-
-func (v *values) i() int64 {
-	if v.err != nil {
-		return 0
-	}
-	x, n := binary.Varint(v.b)
-	if n <= 0 {
-		v.err = fmt.Errorf("%w: bad varint", ErrCorrupt)
-		return 0
-	}
-	v.b = v.b[n:]
-	return x
-}
-
-func (v *values) end() error {
-	if v.err == nil && len(v.b) != 0 {
-		v.err = fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(v.b))
-	}
-	return v.err
+	return r
 }
 
 func decodeEntry(k, val []byte) (entry, error) {
 	v := newValues(val, "index")
-	e := entry{base: keyOffset(k), seg: v.u(), pos: int64(v.u()), size: int64(v.u()), last: v.i(), maxTs: v.i()}
-	if err := v.end(); err != nil {
+	e := entry{base: keyOffset(k), seg: v.Uvarint(), pos: int64(v.Uvarint()), size: int64(v.Uvarint()), last: v.Varint(), maxTs: v.Varint()}
+	if err := v.End(); err != nil {
 		return e, err
 	}
 	if e.size <= 0 || e.pos < 0 || e.last < e.base {
@@ -179,12 +141,9 @@ func encodeLseg(l *lseg) []byte {
 
 func decodeLseg(k, val []byte) (*lseg, error) {
 	v := newValues(val, "logical segment")
-	l := &lseg{base: keyOffset(k), last: v.i(), bytes: v.i(), maxTs: v.i(), maxTsOff: v.i(), createdMs: v.i()}
-	if v.err == nil && len(v.b) == 1 && v.b[0] <= 1 {
-		l.closed = v.b[0] == 1
-		v.b = nil
-	}
-	return l, v.end()
+	l := &lseg{base: keyOffset(k), last: v.Varint(), bytes: v.Varint(), maxTs: v.Varint(), maxTsOff: v.Varint(), createdMs: v.Varint()}
+	l.closed = v.Bool()
+	return l, v.End()
 }
 
 func encodeSegment(s *segment) []byte {

@@ -119,8 +119,8 @@ func (s *Store) load() error {
 			return fmt.Errorf("%w: segment key %x", ErrCorrupt, k)
 		}
 		vals := newValues(v, "segment")
-		seg := &segment{id: uint64FromKey(k), end: int64(vals.u()), live: int64(vals.u()), synced: int64(vals.u())}
-		if err := vals.end(); err != nil {
+		seg := &segment{id: uint64FromKey(k), end: int64(vals.Uvarint()), live: int64(vals.Uvarint()), synced: int64(vals.Uvarint())}
+		if err := vals.End(); err != nil {
 			return err
 		}
 		s.segs[seg.id] = seg
@@ -489,4 +489,11 @@ func (s *Store) HoldPrepare() (release func()) {
 		s.holdMu.Unlock()
 		s.kick()
 	}
+}
+
+// SpareReady reports whether a spare segment is prepared (tests).
+func (s *Store) SpareReady() bool {
+	s.spareMu.Lock()
+	defer s.spareMu.Unlock()
+	return s.spare != nil
 }
