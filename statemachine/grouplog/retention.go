@@ -64,12 +64,7 @@ func (s *Store) DeleteBefore(b *pebble.Batch, k Key, offset int64) error {
 	for i < len(segs) && segs[i].last < offset {
 		i++
 	}
-	if i == len(segs) {
-		delete(s.parts, k)
-	} else {
-		s.parts[k] = segs[i:]
-	}
-	s.dirtyL[k] = true
+	s.dropLsegs(k, i)
 	return nil
 }
 
@@ -123,12 +118,7 @@ func (s *Store) Retention(b *pebble.Batch, k Key, nowMs, retentionMs, retentionB
 	if err := s.dropEntries(b, k, segs[0].base, first, math.MaxInt64); err != nil {
 		return -1, err
 	}
-	if n == len(segs) {
-		delete(s.parts, k)
-	} else {
-		s.parts[k] = segs[n:]
-	}
-	s.dirtyL[k] = true
+	s.dropLsegs(k, n)
 	return first, nil
 }
 
@@ -137,9 +127,23 @@ func (s *Store) DropPartition(b *pebble.Batch, k Key) error {
 	if err := s.dropEntries(b, k, math.MinInt64, math.MaxInt64, math.MaxInt64); err != nil {
 		return err
 	}
-	delete(s.parts, k)
-	s.dirtyL[k] = true
+	s.dropLsegs(k, len(s.parts[k]))
 	return nil
+}
+
+// dropLsegs forgets k's first n logical segments; Stage deletes their
+// records.
+func (s *Store) dropLsegs(k Key, n int) {
+	segs := s.parts[k]
+	for _, l := range segs[:n] {
+		s.goneL[k] = append(s.goneL[k], l.base)
+	}
+	if n == len(segs) {
+		delete(s.parts, k)
+	} else {
+		s.parts[k] = segs[n:]
+	}
+	s.dirtyL[k] = true
 }
 
 // Size is the bytes of k's batches (the sum over its logical segments).

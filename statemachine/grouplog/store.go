@@ -71,7 +71,8 @@ type Store struct {
 	unsynced map[uint64]*segment
 	dirtySeg map[uint64]*segment
 	parts    map[Key][]*lseg // ascending; only the apply goroutine uses it
-	dirtyL   map[Key]bool
+	dirtyL   map[Key]bool    // partitions whose logical segments changed
+	goneL    map[Key][]int64 // bases of logical segments dropped since Stage
 	scratch  []byte
 
 	prepc chan struct{}
@@ -94,7 +95,7 @@ func Open(dir string, db *pebble.DB, cfg Config) (*Store, error) {
 	s := &Store{
 		dir: dir, cfg: cfg.withDefaults(), db: db,
 		segs: map[uint64]*segment{}, unsynced: map[uint64]*segment{}, dirtySeg: map[uint64]*segment{},
-		parts: map[Key][]*lseg{}, dirtyL: map[Key]bool{},
+		parts: map[Key][]*lseg{}, dirtyL: map[Key]bool{}, goneL: map[Key][]int64{},
 		prepc: make(chan struct{}, 1), stopc: make(chan struct{}),
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -349,9 +350,12 @@ func (s *Store) Stage(b *pebble.Batch) error {
 	}
 	slices.SortFunc(keys, compareKeys)
 	for _, k := range keys {
-		lo, hi := partRange(prefixLogical, k)
-		if err := b.DeleteRange(lo, hi, nil); err != nil {
-			return err
+		// Point deletes and sets: a range tombstone per append would pile
+		// up in pebble.
+		for _, base := range s.goneL[k] {
+			if err := b.Delete(offsetKey(prefixLogical, k, base), nil); err != nil {
+				return err
+			}
 		}
 		for _, l := range s.parts[k] {
 			if err := b.Set(offsetKey(prefixLogical, k, l.base), encodeLseg(l), nil); err != nil {
@@ -360,6 +364,7 @@ func (s *Store) Stage(b *pebble.Batch) error {
 		}
 	}
 	clear(s.dirtyL)
+	clear(s.goneL)
 	for _, seg := range s.dirtySeg {
 		if err := b.Set(segmentKey(seg.id), encodeSegment(seg), nil); err != nil {
 			return err
