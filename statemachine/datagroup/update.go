@@ -69,7 +69,9 @@ func (s *StateMachine) Update(ents []sm.Entry) ([]sm.Entry, error) {
 		return ents, nil
 	}
 	out, err := s.update(ents)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrUnknownOp) {
+		// An unknown op is fixed by upgrading the binary, not by
+		// discarding the replica.
 		s.markFailed(err)
 	}
 	return out, err
