@@ -39,7 +39,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzKafkaFrame$$' -fuzztime $(FUZZTIME) ./kafka/
 	$(GO) test -run '^$$' -fuzz '^FuzzSMDecode$$' -fuzztime $(FUZZTIME) ./statemachine/
 	$(GO) test -run '^$$' -fuzz '^FuzzSMRecoverSnapshot$$' -fuzztime $(FUZZTIME) ./statemachine/
-	$(GO) test -run '^$$' -fuzz '^FuzzPartlogParseBatches$$' -fuzztime $(FUZZTIME) ./statemachine/partlog/
+	$(GO) test -run '^$$' -fuzz '^FuzzGrouplogParseBatches$$' -fuzztime $(FUZZTIME) ./statemachine/grouplog/
 	$(GO) test -run '^$$' -fuzz '^FuzzDatagroupDecode$$' -fuzztime $(FUZZTIME) ./statemachine/datagroup/
 
 bench:

@@ -144,29 +144,6 @@ func waitReady(ctx context.Context, brokers []string, names []string, partitions
 	return rt, nil
 }
 
-// checkFiles fails early when producing to partitions new partitions of an
-// in-process Skiff cluster would exhaust this process's file descriptors:
-// each partition replica that holds data keeps its active segment file
-// open, and the in-process cluster runs rf replicas of each partition in
-// this one process. (Running out makes a data group's apply fail, which
-// stops the process.)
-func (t *target) checkFiles(partitions int64, rf int16) error {
-	if t.cluster == nil {
-		return nil
-	}
-	free, ok := fdHeadroom()
-	if !ok {
-		return nil
-	}
-	need := partitions*int64(rf) + 256
-	if need > free {
-		return fmt.Errorf("producing to %d partitions needs about %d more open files in this process "+
-			"(one per partition replica, %d replicas each in the in-process cluster), but only %d are left under RLIMIT_NOFILE: "+
-			"raise it (ulimit -n) or pass --skip-ready", partitions, need, rf, free)
-	}
-	return nil
-}
-
 // waitPreferred waits, at most timeout, until every partition of topic
 // is led by its preferred replica (the first one) as the broker at addr
 // reports it. A new Skiff cluster hands each new data group's leadership

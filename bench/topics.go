@@ -262,11 +262,6 @@ func runTopicsOn(ctx context.Context, cfg *TopicsConfig, name string) (*TopicsRe
 func runTopicsOnTarget(ctx context.Context, cfg *TopicsConfig, t *target, prog *progress) (*TopicsResult, error) {
 	name := t.name
 	res := &TopicsResult{Target: name, Cluster: t.desc}
-	if !cfg.SkipReady && cfg.Duration <= 0 {
-		if err := t.checkFiles(int64(cfg.Topics)*int64(cfg.Partitions), cfg.ReplicationFactor); err != nil {
-			return nil, err
-		}
-	}
 	prefix := "bench-" + name + "-" + randHex(4)
 
 	// Warm-up, not measured: one client per worker that knows and is
@@ -397,9 +392,6 @@ func runTopicsOnTarget(ctx context.Context, cfg *TopicsConfig, t *target, prog *
 		var all []string
 		for _, o := range ok {
 			all = append(all, o...)
-		}
-		if err := t.checkFiles(int64(len(all))*int64(cfg.Partitions), cfg.ReplicationFactor); err != nil {
-			return nil, fmt.Errorf("readiness: %w", err)
 		}
 		rctx, cancel := context.WithTimeout(ctx, cfg.ReadyTimeout)
 		var status sync.Mutex

@@ -10,8 +10,9 @@ import (
 
 // Run does the data groups' housekeeping until ctx ends: every
 // MaintenanceInterval, for each group this node leads, it proposes one
-// Retention command with the topics' retention.ms and retention.bytes (the
-// leader's clock decides, so every replica deletes the same segments) and
+// Retention command with the topics' retention.ms, retention.bytes and
+// segment.ms (the leader's clock decides, so every replica closes and
+// deletes the same logical segments) and
 // one DeletePartitions for the logs of topics that no longer exist.
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(s.cfg.MaintenanceInterval)
@@ -61,7 +62,8 @@ func (s *Service) maintain(ctx context.Context) {
 			ms := topics.TopicConfigInt(t, "retention.ms")
 			bytes := topics.TopicConfigInt(t, "retention.bytes")
 			if ms >= 0 || bytes >= 0 {
-				ret.Parts = append(ret.Parts, datagroup.RetentionPart{Key: k, RetentionMs: ms, RetentionBytes: bytes})
+				ret.Parts = append(ret.Parts, datagroup.RetentionPart{Key: k, RetentionMs: ms, RetentionBytes: bytes,
+					SegmentMs: topics.TopicConfigInt(t, "segment.ms")})
 			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/skiff-broker/skiff/statemachine/datagroup"
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
 	"github.com/skiff-broker/skiff/topics"
 )
 
@@ -96,6 +96,7 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 		}
 		maxMsg := topics.TopicConfigInt(t, "max.message.bytes")
 		segBytes := topics.TopicConfigInt(t, "segment.bytes")
+		segMs := topics.TopicConfigInt(t, "segment.ms")
 		for j, rp := range rt.Partitions {
 			res := &out[i].Partitions[j]
 			shard, term, err := s.leaderOf(t, rp.Partition)
@@ -119,7 +120,7 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 			}
 			w.cmd.Parts = append(w.cmd.Parts, datagroup.ProducePart{
 				Key: key(t, rp.Partition), LogAppendTime: logAppend,
-				MaxMessageBytes: int32(min(maxMsg, 1<<31-1)), SegmentBytes: segBytes, Records: rp.Records,
+				MaxMessageBytes: int32(min(maxMsg, 1<<31-1)), SegmentBytes: segBytes, SegmentMs: segMs, Records: rp.Records,
 			})
 			w.refs = append(w.refs, ref{i, j})
 		}
@@ -186,9 +187,9 @@ func precheck(records []byte, maxMessageBytes int64) error {
 	if len(records) == 0 {
 		return ErrInvalidRecord
 	}
-	hs, err := partlog.ParseBatches(records)
+	hs, err := grouplog.ParseBatches(records)
 	switch {
-	case errors.Is(err, partlog.ErrUnsupportedMagic):
+	case errors.Is(err, grouplog.ErrUnsupportedMagic):
 		return ErrUnsupportedMagic
 	case err != nil:
 		return ErrCorruptMessage

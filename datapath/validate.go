@@ -13,7 +13,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
 )
 
 // Kafka's leader decompresses and walks every record of a produced batch
@@ -37,8 +37,8 @@ var (
 // validateRecords checks one batch's records: the codec, the payload's
 // decompression, and that exactly RecordCount well-formed records with
 // offset deltas 0..n-1 fill it.
-func validateRecords(batch []byte, h partlog.BatchHeader) error {
-	payload := batch[partlog.BatchHeaderSize:]
+func validateRecords(batch []byte, h grouplog.BatchHeader) error {
+	payload := batch[grouplog.BatchHeaderSize:]
 	var err error
 	switch h.Compression() {
 	case 0:

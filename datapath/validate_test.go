@@ -8,7 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
 )
 
 // batch builds an uncompressed v2 batch of n records with a valid CRC.
@@ -42,7 +42,7 @@ func fixCRC(raw []byte) []byte {
 
 func TestRecordsPrecheck(t *testing.T) {
 	good := batch(3)
-	if hs, err := partlog.ParseBatches(good); err != nil || len(hs) != 1 {
+	if hs, err := grouplog.ParseBatches(good); err != nil || len(hs) != 1 {
 		t.Fatalf("test batch does not parse: %v", err)
 	}
 	cases := []struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -143,6 +144,11 @@ func (n *Node) dataGroupLoop(ctx context.Context) {
 			}
 			if !n.dataGroups.isStarted(g.ShardID) {
 				if err := n.startDataGroup(g, brokers, factory); err != nil {
+					if errors.Is(err, errReplicaLost) {
+						n.dataGroups.markLost(g.ShardID)
+						log.Error().Err(err).Uint64("shard", g.ShardID).Msg("data-group replica not started")
+						continue
+					}
 					log.Debug().Err(err).Uint64("shard", g.ShardID).Msg("data group not started yet")
 					continue
 				}
@@ -173,12 +179,21 @@ func (n *Node) dataGroupLoop(ctx context.Context) {
 	}
 }
 
-func (n *Node) dataGroupsDir() string { return n.cfg.DataDir + "/datagroups" }
+func (n *Node) dataGroupsDir() string { return filepath.Join(n.cfg.DataDir, "datagroups") }
 
+// isStarted reports a replica started, or given up on (markLost).
 func (g *dataGroups) isStarted(shard uint64) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.started[shard]
+}
+
+// markLost records a replica that will not be started (errReplicaLost), so
+// the loop does not retry it (nor log it again) until the node restarts.
+func (g *dataGroups) markLost(shard uint64) {
+	g.mu.Lock()
+	g.started[shard] = true
+	g.mu.Unlock()
 }
 
 // startDataGroup starts this node's replica of a data group: from its own data
@@ -186,7 +201,11 @@ func (g *dataGroups) isStarted(shard uint64) bool {
 // members (the same map on every member, built from the metadata shard).
 func (n *Node) startDataGroup(g *statemachine.DataGroup, brokers map[int32]*statemachine.Broker, factory dbsm.CreateOnDiskStateMachineFunc) error {
 	var members map[uint64]dragonboat.Target
-	if !n.nh.HasNodeInfo(g.ShardID, n.cfg.NodeID) {
+	hasInfo := n.nh.HasNodeInfo(g.ShardID, n.cfg.NodeID)
+	if err := n.prepareReplica(g.ShardID, hasInfo, n.log.With().Str("component", "datagroups").Logger()); err != nil {
+		return err
+	}
+	if !hasInfo {
 		members = map[uint64]dragonboat.Target{}
 		for _, m := range g.Members {
 			b := brokers[m]

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/skiff-broker/skiff/statemachine"
+	"github.com/skiff-broker/skiff/statemachine/datagroup"
 )
 
 // Node is one broker's Dragonboat NodeHost with the metadata shard, the
@@ -51,6 +52,9 @@ func Start(cfg Config) (*Node, error) {
 	}
 	if err := checkWritable(cfg.DataDir); err != nil {
 		return nil, err
+	}
+	if err := datagroup.CheckFormat(filepath.Join(cfg.DataDir, "datagroups")); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
 	}
 	log := cfg.Logger.With().Str("component", "node").Logger()
 	installDragonboatLogger(cfg.Logger)

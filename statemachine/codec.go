@@ -60,51 +60,51 @@ func init() {
 			v := c.(CreateTopic)
 			w.str(v.Name)
 			w.topicID(v.ID)
-			w.int32(v.PartitionCount)
-			w.bool(v.Internal)
-			w.varint(v.CreatedMs)
+			w.Int32(v.PartitionCount)
+			w.Bool(v.Internal)
+			w.Varint(v.CreatedMs)
 			w.configs(v.Configs)
 		},
 		func(r *reader) Command {
-			return CreateTopic{Name: r.str(), ID: r.topicID(), PartitionCount: r.int32(),
-				Internal: r.bool(), CreatedMs: r.varint(), Configs: r.configs()}
+			return CreateTopic{Name: r.str(), ID: r.topicID(), PartitionCount: r.Int32(),
+				Internal: r.Bool(), CreatedMs: r.Varint(), Configs: r.configs()}
 		})
 	registerCodec(OpAssignReplicas,
 		func(w *writer, c Command) {
 			v := c.(AssignReplicas)
 			w.topicID(v.Topic)
-			w.int32(v.Partition)
+			w.Int32(v.Partition)
 			w.int32s(v.Replicas)
 			w.int32s(v.DataGroup.Members)
-			w.byte(v.DataGroup.Slot)
+			w.Byte(v.DataGroup.Slot)
 		},
 		func(r *reader) Command {
-			return AssignReplicas{Topic: r.topicID(), Partition: r.int32(), Replicas: r.int32s(),
-				DataGroup: DataGroupKey{Members: r.int32s(), Slot: r.uint8()}}
+			return AssignReplicas{Topic: r.topicID(), Partition: r.Int32(), Replicas: r.int32s(),
+				DataGroup: DataGroupKey{Members: r.int32s(), Slot: r.Uint8()}}
 		})
 	registerCodec(OpSetLeader,
 		func(w *writer, c Command) {
 			v := c.(SetLeader)
 			w.topicID(v.Topic)
-			w.int32(v.Partition)
-			w.int32(v.Leader)
-			w.int32(v.LeaderEpoch)
-			w.int32(v.IfEpoch)
+			w.Int32(v.Partition)
+			w.Int32(v.Leader)
+			w.Int32(v.LeaderEpoch)
+			w.Int32(v.IfEpoch)
 		},
 		func(r *reader) Command {
-			return SetLeader{Topic: r.topicID(), Partition: r.int32(), Leader: r.int32(),
-				LeaderEpoch: r.int32(), IfEpoch: r.int32()}
+			return SetLeader{Topic: r.topicID(), Partition: r.Int32(), Leader: r.Int32(),
+				LeaderEpoch: r.Int32(), IfEpoch: r.Int32()}
 		})
 	registerCodec(OpSetISR,
 		func(w *writer, c Command) {
 			v := c.(SetISR)
 			w.topicID(v.Topic)
-			w.int32(v.Partition)
+			w.Int32(v.Partition)
 			w.int32s(v.ISR)
-			w.int32(v.IfEpoch)
+			w.Int32(v.IfEpoch)
 		},
 		func(r *reader) Command {
-			return SetISR{Topic: r.topicID(), Partition: r.int32(), ISR: r.int32s(), IfEpoch: r.int32()}
+			return SetISR{Topic: r.topicID(), Partition: r.Int32(), ISR: r.int32s(), IfEpoch: r.Int32()}
 		})
 	registerCodec(OpDeleteTopic,
 		func(w *writer, c Command) {
@@ -117,101 +117,101 @@ func init() {
 		func(w *writer, c Command) {
 			v := c.(AlterConfigs)
 			w.topicID(v.Topic)
-			w.bool(v.Replace)
+			w.Bool(v.Replace)
 			w.configs(v.Set)
 			w.strs(v.Delete)
 		},
 		func(r *reader) Command {
-			return AlterConfigs{Topic: r.topicID(), Replace: r.bool(), Set: r.configs(), Delete: r.strs()}
+			return AlterConfigs{Topic: r.topicID(), Replace: r.Bool(), Set: r.configs(), Delete: r.strs()}
 		})
 	registerCodec(OpAddPartitions,
 		func(w *writer, c Command) {
 			v := c.(AddPartitions)
 			w.topicID(v.Topic)
-			w.int32(v.ExpectCount)
-			w.int32(v.NewCount)
+			w.Int32(v.ExpectCount)
+			w.Int32(v.NewCount)
 		},
 		func(r *reader) Command {
-			return AddPartitions{Topic: r.topicID(), ExpectCount: r.int32(), NewCount: r.int32()}
+			return AddPartitions{Topic: r.topicID(), ExpectCount: r.Int32(), NewCount: r.Int32()}
 		})
 	registerCodec(OpRegisterBroker,
 		func(w *writer, c Command) {
 			v := c.(RegisterBroker)
-			w.int32(v.ID)
+			w.Int32(v.ID)
 			w.str(v.KafkaAddr)
 			w.str(v.Rack)
-			w.uvarint(v.Incarnation)
+			w.Uvarint(v.Incarnation)
 			w.str(v.RaftAddr)
 		},
 		func(r *reader) Command {
-			return RegisterBroker{ID: r.int32(), KafkaAddr: r.str(), Rack: r.str(), Incarnation: r.uvarint(), RaftAddr: r.str()}
+			return RegisterBroker{ID: r.Int32(), KafkaAddr: r.str(), Rack: r.str(), Incarnation: r.Uvarint(), RaftAddr: r.str()}
 		})
 	registerCodec(OpSetDataGroupLeader,
 		func(w *writer, c Command) {
 			v := c.(SetDataGroupLeader)
-			w.uvarint(v.ShardID)
-			w.int32(v.Leader)
-			w.uvarint(v.Term)
+			w.Uvarint(v.ShardID)
+			w.Int32(v.Leader)
+			w.Uvarint(v.Term)
 		},
 		func(r *reader) Command {
-			return SetDataGroupLeader{ShardID: r.uvarint(), Leader: r.int32(), Term: r.uvarint()}
+			return SetDataGroupLeader{ShardID: r.Uvarint(), Leader: r.Int32(), Term: r.Uvarint()}
 		})
 	registerCodec(OpAllocatePIDs,
 		func(w *writer, c Command) {
 			v := c.(AllocateProducerIDs)
-			w.int32(v.Broker)
-			w.uvarint(uint64(v.Count))
+			w.Int32(v.Broker)
+			w.Uvarint(uint64(v.Count))
 		},
 		func(r *reader) Command {
-			b := r.int32()
-			n := r.uvarint()
+			b := r.Int32()
+			n := r.Uvarint()
 			if n > 1<<32-1 {
-				r.fail("producer ID count out of range")
+				r.Fail("producer ID count out of range")
 			}
 			return AllocateProducerIDs{Broker: b, Count: uint32(n)}
 		})
 	registerCodec(OpHeartbeat,
 		func(w *writer, c Command) {
 			v := c.(Heartbeat)
-			w.int32(v.ID)
-			w.uvarint(v.Incarnation)
+			w.Int32(v.ID)
+			w.Uvarint(v.Incarnation)
 		},
-		func(r *reader) Command { return Heartbeat{ID: r.int32(), Incarnation: r.uvarint()} })
+		func(r *reader) Command { return Heartbeat{ID: r.Int32(), Incarnation: r.Uvarint()} })
 	registerCodec(OpFenceBroker,
 		func(w *writer, c Command) {
 			v := c.(FenceBroker)
-			w.int32(v.ID)
-			w.uvarint(v.IfHeartbeats)
+			w.Int32(v.ID)
+			w.Uvarint(v.IfHeartbeats)
 		},
-		func(r *reader) Command { return FenceBroker{ID: r.int32(), IfHeartbeats: r.uvarint()} })
+		func(r *reader) Command { return FenceBroker{ID: r.Int32(), IfHeartbeats: r.Uvarint()} })
 	createTopic := codecs[OpCreateTopic]
 	registerCodec(OpCreateTopicPlaced,
 		func(w *writer, c Command) {
 			v := c.(CreateTopicPlaced)
 			createTopic.encode(w, v.CreateTopic)
-			w.uvarint(v.BrokerSet)
+			w.Uvarint(v.BrokerSet)
 		},
 		func(r *reader) Command {
 			ct := createTopic.decode(r).(CreateTopic)
-			return CreateTopicPlaced{CreateTopic: ct, BrokerSet: r.uvarint()}
+			return CreateTopicPlaced{CreateTopic: ct, BrokerSet: r.Uvarint()}
 		})
 	registerCodec(OpEnsureDataGroups,
 		func(w *writer, c Command) {
 			v := c.(EnsureDataGroups)
-			w.uvarint(uint64(len(v.Groups)))
+			w.Uvarint(uint64(len(v.Groups)))
 			for _, k := range v.Groups {
 				w.int32s(k.Members)
-				w.byte(k.Slot)
+				w.Byte(k.Slot)
 			}
 		},
 		func(r *reader) Command {
-			n := r.count(2) // each: members count + slot
+			n := r.Count(2) // each: members count + slot
 			var gs []DataGroupKey
 			if n > 0 {
 				gs = make([]DataGroupKey, 0, n)
 			}
-			for i := 0; i < n && r.err == nil; i++ {
-				gs = append(gs, DataGroupKey{Members: r.int32s(), Slot: r.uint8()})
+			for i := 0; i < n && r.Err == nil; i++ {
+				gs = append(gs, DataGroupKey{Members: r.int32s(), Slot: r.Uint8()})
 			}
 			return EnsureDataGroups{Groups: gs}
 		})
@@ -221,26 +221,26 @@ func init() {
 // It panics on a Command type this package does not define, a nil pointer,
 // or a Batch nested in a Batch: all are programming errors.
 func Encode(cmd Command) []byte {
-	w := &writer{b: make([]byte, 0, 64)}
+	w := newWriter(64)
 	encodeEnvelope(w, cmd, true)
-	return w.b
+	return w.B
 }
 
 func encodeEnvelope(w *writer, cmd Command, top bool) {
 	cmd = deref(cmd)
 	op := cmd.Op()
-	w.byte(FormatVersion)
-	w.byte(byte(op))
+	w.Byte(FormatVersion)
+	w.Byte(byte(op))
 	if b, ok := cmd.(Batch); ok {
 		if !top {
 			panic("statemachine: Encode: Batch nested in a Batch")
 		}
-		w.uvarint(uint64(len(b.Cmds)))
-		sub := &writer{}
+		w.Uvarint(uint64(len(b.Cmds)))
+		sub := newWriter(0)
 		for _, c := range b.Cmds {
-			sub.b = sub.b[:0]
+			sub.B = sub.B[:0]
 			encodeEnvelope(sub, c, false)
-			w.bytes(sub.b)
+			w.Bytes(sub.B)
 		}
 		return
 	}
@@ -304,7 +304,7 @@ func decodeEnvelope(b []byte, top bool) (Command, error) {
 	if codecs[op] == nil {
 		return nil, fmt.Errorf("%w: %d", ErrUnknownOp, op)
 	}
-	r := &reader{b: b[2:]}
+	r := newReader(b[2:])
 	var cmd Command
 	if op == OpBatch {
 		if !top {
@@ -314,26 +314,26 @@ func decodeEnvelope(b []byte, top bool) (Command, error) {
 	} else {
 		cmd = codecs[op].decode(r)
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, fmt.Errorf("op %d: %w", op, err)
 	}
 	return cmd, nil
 }
 
 func decodeBatch(r *reader) Command {
-	n := r.count(3) // each element: length prefix + at least [version][op]
+	n := r.Count(3) // each element: length prefix + at least [version][op]
 	var cmds []Command
 	if n > 0 {
 		cmds = make([]Command, 0, n)
 	}
-	for i := 0; i < n && r.err == nil; i++ {
-		sub := r.raw()
-		if r.err != nil {
+	for i := 0; i < n && r.Err == nil; i++ {
+		sub := r.Raw()
+		if r.Err != nil {
 			break
 		}
 		c, err := decodeEnvelope(sub, false)
 		if err != nil {
-			r.err = fmt.Errorf("batch command %d: %w", i, err)
+			r.Err = fmt.Errorf("batch command %d: %w", i, err)
 			break
 		}
 		cmds = append(cmds, c)
@@ -349,40 +349,40 @@ const resultVersion byte = 1
 // [value count uvarint][zigzag varint per value]. Results are never stored:
 // the proposer's own replica computes them.
 func EncodeResult(r Result) []byte {
-	w := &writer{b: make([]byte, 0, 3+binaryUvarintLen(len(r.Codes))+len(r.Codes))}
-	w.byte(resultVersion)
-	w.uvarint(uint64(len(r.Codes)))
+	w := newWriter(3 + binaryUvarintLen(len(r.Codes)) + len(r.Codes))
+	w.Byte(resultVersion)
+	w.Uvarint(uint64(len(r.Codes)))
 	for _, c := range r.Codes {
-		w.byte(byte(c))
+		w.Byte(byte(c))
 	}
-	w.uvarint(uint64(len(r.Values)))
+	w.Uvarint(uint64(len(r.Values)))
 	for _, v := range r.Values {
-		w.varint(v)
+		w.Varint(v)
 	}
-	return w.b
+	return w.B
 }
 
 // DecodeResult parses the bytes EncodeResult produced.
 func DecodeResult(b []byte) (Result, error) {
-	r := &reader{b: b}
-	if v := r.byte(); r.err == nil && v != resultVersion {
+	r := newReader(b)
+	if v := r.Byte(); r.Err == nil && v != resultVersion {
 		return Result{}, fmt.Errorf("%w: unsupported result version %d", ErrMalformed, v)
 	}
-	n := r.count(1)
+	n := r.Count(1)
 	var res Result
 	if n > 0 {
 		res.Codes = make([]Code, n)
 		for i := range res.Codes {
-			res.Codes[i] = Code(r.byte())
+			res.Codes[i] = Code(r.Byte())
 		}
 	}
-	if nv := r.count(1); nv > 0 {
+	if nv := r.Count(1); nv > 0 {
 		res.Values = make([]int64, nv)
 		for i := range res.Values {
-			res.Values[i] = r.varint()
+			res.Values[i] = r.Varint()
 		}
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return Result{}, fmt.Errorf("result: %w", err)
 	}
 	return res, nil

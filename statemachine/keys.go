@@ -82,85 +82,85 @@ func parseBrokerIDKey(k []byte) (int32, error) {
 // Record encodings.
 
 func appendTopic(w *writer, t *Topic) {
-	w.byte(recordVersion)
+	w.Byte(recordVersion)
 	w.str(t.Name)
 	w.topicID(t.ID)
-	w.bool(t.Internal)
-	w.varint(t.CreatedMs)
+	w.Bool(t.Internal)
+	w.Varint(t.CreatedMs)
 	w.configs(t.Configs)
-	w.uvarint(uint64(len(t.Partitions)))
+	w.Uvarint(uint64(len(t.Partitions)))
 	for i := range t.Partitions {
 		p := &t.Partitions[i]
 		w.int32s(p.Replicas)
-		w.int32(p.legacy.leader)
-		w.int32(p.legacy.epoch)
+		w.Int32(p.legacy.leader)
+		w.Int32(p.legacy.epoch)
 		w.int32s(p.legacy.isr)
-		w.uvarint(p.DataGroup)
+		w.Uvarint(p.DataGroup)
 	}
 }
 
 func parseTopic(b []byte) (*Topic, error) {
-	r := &reader{b: b}
-	if v := r.byte(); r.err == nil && v != recordVersion {
+	r := newReader(b)
+	if v := r.Byte(); r.Err == nil && v != recordVersion {
 		return nil, fmt.Errorf("%w: topic record version %d", ErrMalformed, v)
 	}
-	t := &Topic{Name: r.str(), ID: r.topicID(), Internal: r.bool(), CreatedMs: r.varint(), Configs: r.configs()}
-	n := r.count(5) // replicas count, leader, epoch, ISR count, group
+	t := &Topic{Name: r.str(), ID: r.topicID(), Internal: r.Bool(), CreatedMs: r.Varint(), Configs: r.configs()}
+	n := r.Count(5) // replicas count, leader, epoch, ISR count, group
 	if n > 0 {
 		t.Partitions = make([]Partition, n)
 		for i := range t.Partitions {
 			p := &t.Partitions[i]
 			p.Replicas = r.int32s()
-			p.legacy.leader = r.int32()
-			p.legacy.epoch = r.int32()
+			p.legacy.leader = r.Int32()
+			p.legacy.epoch = r.Int32()
 			p.legacy.isr = r.int32s()
-			p.DataGroup = r.uvarint()
+			p.DataGroup = r.Uvarint()
 		}
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
 func appendBroker(w *writer, b *Broker) {
-	w.byte(recordVersion)
-	w.int32(b.ID)
+	w.Byte(recordVersion)
+	w.Int32(b.ID)
 	w.str(b.KafkaAddr)
 	w.str(b.Rack)
-	w.uvarint(b.Incarnation)
-	w.bool(b.Alive)
+	w.Uvarint(b.Incarnation)
+	w.Bool(b.Alive)
 	w.str(b.RaftAddr)
 }
 
 func parseBroker(v []byte) (*Broker, error) {
-	r := &reader{b: v}
-	if ver := r.byte(); r.err == nil && ver != recordVersion {
+	r := newReader(v)
+	if ver := r.Byte(); r.Err == nil && ver != recordVersion {
 		return nil, fmt.Errorf("%w: broker record version %d", ErrMalformed, ver)
 	}
-	b := &Broker{ID: r.int32(), KafkaAddr: r.str(), Rack: r.str(), Incarnation: r.uvarint(), Alive: r.bool(), RaftAddr: r.str()}
-	if err := r.end(); err != nil {
+	b := &Broker{ID: r.Int32(), KafkaAddr: r.str(), Rack: r.str(), Incarnation: r.Uvarint(), Alive: r.Bool(), RaftAddr: r.str()}
+	if err := r.End(); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
 func appendDataGroup(w *writer, g *DataGroup) {
-	w.byte(recordVersion)
-	w.uvarint(g.ShardID)
+	w.Byte(recordVersion)
+	w.Uvarint(g.ShardID)
 	w.int32s(g.Members)
-	w.byte(g.Slot)
-	w.int32(g.Leader)
-	w.uvarint(g.Term)
+	w.Byte(g.Slot)
+	w.Int32(g.Leader)
+	w.Uvarint(g.Term)
 }
 
 func parseDataGroup(v []byte) (*DataGroup, error) {
-	r := &reader{b: v}
-	if ver := r.byte(); r.err == nil && ver != recordVersion {
+	r := newReader(v)
+	if ver := r.Byte(); r.Err == nil && ver != recordVersion {
 		return nil, fmt.Errorf("%w: group record version %d", ErrMalformed, ver)
 	}
-	g := &DataGroup{ShardID: r.uvarint(), Members: r.int32s(), Slot: r.uint8(), Leader: r.int32(), Term: r.uvarint()}
-	if err := r.end(); err != nil {
+	g := &DataGroup{ShardID: r.Uvarint(), Members: r.int32s(), Slot: r.Uint8(), Leader: r.Int32(), Term: r.Uvarint()}
+	if err := r.End(); err != nil {
 		return nil, err
 	}
 	return g, nil

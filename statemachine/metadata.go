@@ -10,6 +10,8 @@ import (
 	"github.com/cockroachdb/pebble"
 	dbsm "github.com/lni/dragonboat/v4/statemachine"
 	"github.com/rs/zerolog"
+
+	"github.com/skiff-broker/skiff/statemachine/internal/pebblekv"
 )
 
 // StateMachine is the metadata shard's dbsm.IOnDiskStateMachine. Create it
@@ -64,31 +66,8 @@ func (sm *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
 
 // pebbleSource iterates every key of r (a DB or a Snapshot). While loading
 // it checks stopc every 1024 keys and returns dbsm.ErrOpenStopped.
-func pebbleSource(r pebble.Reader, stopc <-chan struct{}) kvSource {
-	return func(fn func(k, v []byte) error) error {
-		it := r.NewIter(&pebble.IterOptions{LowerBound: keyMin, UpperBound: keyMax})
-		n := 0
-		for valid := it.First(); valid; valid = it.Next() {
-			if n++; n%1024 == 0 && stopped(stopc) {
-				_ = it.Close()
-				return dbsm.ErrOpenStopped
-			}
-			if err := fn(it.Key(), it.Value()); err != nil {
-				_ = it.Close()
-				return err
-			}
-		}
-		return it.Close()
-	}
-}
-
-func stopped(stopc <-chan struct{}) bool {
-	select {
-	case <-stopc:
-		return true
-	default:
-		return false
-	}
+func pebbleSource(r pebble.Reader, stopc <-chan struct{}) pebblekv.Source {
+	return pebblekv.Iter(r, keyMin, keyMax, stopc)
 }
 
 // Update applies committed entries. Each entry's Result has Value = number
@@ -170,31 +149,4 @@ func (sm *StateMachine) Close() error {
 	return nil
 }
 
-func (sm *StateMachine) pebbleOptions() *pebble.Options { return PebbleOptions(sm.log) }
-
-// PebbleOptions are the pebble options of the state machines' stores
-// (the metadata shard's and the data groups'): pebble's log lines and
-// background errors go to log.
-func PebbleOptions(log zerolog.Logger) *pebble.Options {
-	log = log.With().Str("pkg", "pebble").Logger()
-	return &pebble.Options{
-		Logger: pebbleLogger{log},
-		EventListener: pebble.EventListener{
-			BackgroundError: func(err error) { log.Error().Err(err).Msg("pebble background error") },
-			DiskSlow:        func(info pebble.DiskSlowInfo) { log.Warn().Msg(info.String()) },
-		},
-	}
-}
-
-// pebbleLogger sends pebble's log lines to zerolog.
-type pebbleLogger struct{ l zerolog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...interface{}) {
-	p.l.Info().Msgf(format, args...)
-}
-
-func (p pebbleLogger) Fatalf(format string, args ...interface{}) {
-	msg := fmt.Sprintf(format, args...)
-	p.l.WithLevel(zerolog.FatalLevel).Msg(msg)
-	panic("pebble: " + msg)
-}
+func (sm *StateMachine) pebbleOptions() *pebble.Options { return pebblekv.Options(sm.log) }

@@ -1,24 +1,22 @@
 package statemachine
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
+	"errors"
 	"fmt"
-	"hash"
 	"io"
 
 	"github.com/cockroachdb/pebble"
-	dbsm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/skiff-broker/skiff/statemachine/internal/pebblekv"
+	"github.com/skiff-broker/skiff/statemachine/internal/snapio"
 )
 
-// Snapshot stream (SaveSnapshot / RecoverFromSnapshot):
+// Snapshot stream (SaveSnapshot / RecoverFromSnapshot): internal/snapio's
+// framing with snapshotMagic and snapshotVersion, one record per pebble key
+// (applied index and heartbeat counters too), no other section:
 //
 //	header   snapshotMagic (8 bytes), snapshotVersion (uint32 LE)
 //	record   0x01, uvarint len(key), key, uvarint len(value), value
-//	         ... one per pebble key, strictly ascending, all keys included
-//	         (applied index and heartbeat counters too)
 //	end      0x00, record count (uint64 LE),
 //	         SHA-256 of every byte before it (32 bytes)
 //
@@ -28,13 +26,7 @@ import (
 // Recovery reads and checks the whole stream, and parses it into a new
 // in-memory state, before it touches pebble; a bad stream leaves the state
 // machine unchanged.
-const (
-	snapshotVersion uint32 = 1
-	snapRecord      byte   = 0x01
-	snapEnd         byte   = 0x00
-	maxSnapKeyLen          = 64 << 10
-	maxSnapValueLen        = 1 << 30
-)
+const snapshotVersion uint32 = 1
 
 var snapshotMagic = [8]byte{'S', 'K', 'I', 'F', 'F', 'M', 'D', 0}
 
@@ -58,43 +50,15 @@ func (sm *StateMachine) SaveSnapshot(ctx interface{}, w io.Writer, stopc <-chan 
 	return writeSnapshot(pebbleSource(snap, nil), w, stopc)
 }
 
-func writeSnapshot(src kvSource, w io.Writer, stopc <-chan struct{}) error {
-	h := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 64<<10)
-	var buf []byte
-	buf = append(buf, snapshotMagic[:]...)
-	buf = binary.LittleEndian.AppendUint32(buf, snapshotVersion)
-	if _, err := bw.Write(buf); err != nil {
+func writeSnapshot(src pebblekv.Source, w io.Writer, stopc <-chan struct{}) error {
+	sw, err := snapio.NewWriter(w, snapshotMagic, snapshotVersion, stopc)
+	if err != nil {
 		return err
 	}
-	var count uint64
-	err := src(func(k, v []byte) error {
-		if count++; count%256 == 0 && stopped(stopc) {
-			return dbsm.ErrSnapshotStopped
-		}
-		buf = append(buf[:0], snapRecord)
-		buf = binary.AppendUvarint(buf, uint64(len(k)))
-		buf = append(buf, k...)
-		buf = binary.AppendUvarint(buf, uint64(len(v)))
-		if _, err := bw.Write(buf); err != nil {
-			return err
-		}
-		_, err := bw.Write(v)
-		return err
-	})
-	if err != nil {
+	if err := sw.Records(src); err != nil {
 		return err // unwrapped: Dragonboat compares ErrSnapshotStopped/Streaming
 	}
-	buf = append(buf[:0], snapEnd)
-	buf = binary.LittleEndian.AppendUint64(buf, count)
-	if _, err := bw.Write(buf); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	_, err = w.Write(h.Sum(nil))
-	return err
+	return sw.Finish()
 }
 
 // RecoverFromSnapshot replaces the whole state with the stream's. A stream
@@ -108,7 +72,7 @@ func (sm *StateMachine) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) 
 	if err != nil {
 		return err
 	}
-	st, err := loadState(kvs.source())
+	st, err := loadState(snapio.Source(kvs))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
@@ -118,7 +82,7 @@ func (sm *StateMachine) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) 
 		return fmt.Errorf("statemachine: recover: %w", err)
 	}
 	for i := range kvs {
-		if err := b.Set(kvs[i].k, kvs[i].v, nil); err != nil {
+		if err := b.Set(kvs[i].K, kvs[i].V, nil); err != nil {
 			return fmt.Errorf("statemachine: recover: %w", err)
 		}
 	}
@@ -132,117 +96,20 @@ func (sm *StateMachine) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) 
 	return nil
 }
 
-type kv struct{ k, v []byte }
-
-type kvList []kv
-
-func (l kvList) source() kvSource {
-	return func(fn func(k, v []byte) error) error {
-		for i := range l {
-			if err := fn(l[i].k, l[i].v); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
-
-// snapReader hashes every byte it hands out.
-type snapReader struct {
-	r   *bufio.Reader
-	h   hash.Hash
-	one [1]byte
-}
-
-func (s *snapReader) ReadByte() (byte, error) {
-	b, err := s.r.ReadByte()
-	if err == nil {
-		s.one[0] = b
-		s.h.Write(s.one[:])
-	}
-	return b, err
-}
-
-// read returns the next n bytes. The buffer grows with the bytes actually
-// read, so a huge bogus length fails at the end of the stream rather than
-// allocating up front.
-func (s *snapReader) read(n uint64) ([]byte, error) {
-	var buf bytes.Buffer
-	if n <= 4096 {
-		buf.Grow(int(n))
-	}
-	got, err := io.CopyN(&buf, io.TeeReader(s.r, s.h), int64(n))
-	if err != nil || uint64(got) != n {
-		return nil, fmt.Errorf("%w: truncated", ErrBadSnapshot)
-	}
-	return buf.Bytes(), nil
-}
-
-func readSnapshot(r io.Reader, stopc <-chan struct{}) (kvList, error) {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
-	}
-	s := &snapReader{r: bufio.NewReaderSize(r, 64<<10), h: sha256.New()}
-	hdr, err := s.read(uint64(len(snapshotMagic) + 4))
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(hdr[:len(snapshotMagic)], snapshotMagic[:]) {
-		return nil, bad("not a skiff metadata snapshot")
-	}
-	if v := binary.LittleEndian.Uint32(hdr[len(snapshotMagic):]); v != snapshotVersion {
-		return nil, bad("unsupported snapshot version %d", v)
-	}
-	var kvs kvList
-	for {
-		if len(kvs)%256 == 255 && stopped(stopc) {
-			return nil, dbsm.ErrSnapshotStopped
-		}
-		tag, err := s.ReadByte()
-		if err != nil {
-			return nil, bad("truncated")
-		}
-		if tag == snapEnd {
-			break
-		}
-		if tag != snapRecord {
-			return nil, bad("unknown record tag %d", tag)
-		}
-		kl, err := binary.ReadUvarint(s)
-		if err != nil || kl == 0 || kl > maxSnapKeyLen {
-			return nil, bad("bad key length")
-		}
-		k, err := s.read(kl)
+func readSnapshot(r io.Reader, stopc <-chan struct{}) ([]snapio.KV, error) {
+	kvs, err := func() ([]snapio.KV, error) {
+		s, err := snapio.NewReader(r, snapshotMagic, snapshotVersion, stopc)
 		if err != nil {
 			return nil, err
 		}
-		if n := len(kvs); n > 0 && bytes.Compare(kvs[n-1].k, k) >= 0 {
-			return nil, bad("keys out of order")
-		}
-		vl, err := binary.ReadUvarint(s)
-		if err != nil || vl > maxSnapValueLen {
-			return nil, bad("bad value length")
-		}
-		v, err := s.read(vl)
+		kvs, err := s.Records()
 		if err != nil {
 			return nil, err
 		}
-		kvs = append(kvs, kv{k: k, v: v})
+		return kvs, s.Verify()
+	}()
+	if errors.Is(err, snapio.ErrBad) {
+		return nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
-	cnt, err := s.read(8)
-	if err != nil {
-		return nil, err
-	}
-	if n := binary.LittleEndian.Uint64(cnt); n != uint64(len(kvs)) {
-		return nil, bad("record count %d, read %d", n, len(kvs))
-	}
-	want := s.h.Sum(nil)
-	var sum [sha256.Size]byte
-	if _, err := io.ReadFull(s.r, sum[:]); err != nil {
-		return nil, bad("truncated checksum")
-	}
-	if !bytes.Equal(sum[:], want) {
-		return nil, bad("checksum mismatch")
-	}
-	return kvs, nil
+	return kvs, err
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/cockroachdb/pebble"
+
+	"github.com/skiff-broker/skiff/statemachine/internal/pebblekv"
 )
 
 // state is the published in-memory metadata. Its maps and slices are
@@ -73,7 +75,7 @@ func brokerSetVersion(ids []int32, get func(int32) *Broker) uint64 {
 }
 
 // kvSource calls fn for every stored key/value in ascending key order.
-type kvSource func(fn func(k, v []byte) error) error
+type kvSource = pebblekv.Source
 
 // loadState rebuilds the state from stored records (pebble or a snapshot
 // stream) and checks them: an unknown key, a bad record or an inconsistent
@@ -380,7 +382,7 @@ func (t *tx) resolveDataGroup(members []int32, slot uint8) uint64 {
 
 // write puts every change of the tx and the applied index into b.
 func (t *tx) write(b *pebble.Batch, applied uint64) error {
-	w := &writer{}
+	w := newWriter(0)
 	set := func(k []byte, v []byte) error { return b.Set(k, v, nil) }
 	for _, name := range t.topicOrder {
 		d := t.topics[name]
@@ -390,16 +392,16 @@ func (t *tx) write(b *pebble.Batch, applied uint64) error {
 			}
 			continue
 		}
-		w.b = w.b[:0]
+		w.B = w.B[:0]
 		appendTopic(w, d)
-		if err := set(topicKey(name), w.b); err != nil {
+		if err := set(topicKey(name), w.B); err != nil {
 			return err
 		}
 	}
 	for _, id := range t.brokerOrder {
-		w.b = w.b[:0]
+		w.B = w.B[:0]
 		appendBroker(w, t.brokers[id])
-		if err := set(brokerKey(id), w.b); err != nil {
+		if err := set(brokerKey(id), w.B); err != nil {
 			return err
 		}
 	}
@@ -409,16 +411,16 @@ func (t *tx) write(b *pebble.Batch, applied uint64) error {
 		}
 	}
 	for _, g := range t.newGroups {
-		w.b = w.b[:0]
+		w.B = w.B[:0]
 		appendDataGroup(w, g)
-		if err := set(groupKey(g.ShardID), w.b); err != nil {
+		if err := set(groupKey(g.ShardID), w.B); err != nil {
 			return err
 		}
 	}
 	for _, id := range t.updOrder {
-		w.b = w.b[:0]
+		w.B = w.B[:0]
 		appendDataGroup(w, t.updDataGroups[id])
-		if err := set(groupKey(id), w.b); err != nil {
+		if err := set(groupKey(id), w.B); err != nil {
 			return err
 		}
 	}

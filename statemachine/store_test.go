@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	dbsm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/skiff-broker/skiff/statemachine/internal/snapio"
 )
 
 // workload is a deterministic mix of every command type.
@@ -192,7 +194,7 @@ func TestSMSnapshotRejectsBadStreams(t *testing.T) {
 	}
 	// A well-formed stream whose records are not valid state is rejected too.
 	var buf bytes.Buffer
-	err := writeSnapshot(kvList{{k: []byte("t\x00bogus"), v: []byte{1, 2}}}.source(), &buf, nil)
+	err := writeSnapshot(snapio.Source([]snapio.KV{{K: []byte("t\x00bogus"), V: []byte{1, 2}}}), &buf, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
 )
 
 // The records of __consumer_offsets use Kafka's own key and value schemas
@@ -122,7 +122,7 @@ func decodeEntry(offset int64, key, value []byte) (logEntry, error) {
 // encodeBatch builds one uncompressed v2 record batch (base offset 0, no
 // producer ID) holding recs, all stamped nowMs.
 func encodeBatch(nowMs int64, recs []kv) []byte {
-	b := make([]byte, partlog.BatchHeaderSize, partlog.BatchHeaderSize+64*len(recs))
+	b := make([]byte, grouplog.BatchHeaderSize, grouplog.BatchHeaderSize+64*len(recs))
 	for i, r := range recs {
 		var body []byte
 		body = append(body, 0)                     // attributes
@@ -162,7 +162,7 @@ func encodeBatch(nowMs int64, recs []kv) []byte {
 // batch. Compressed, control and transactional batches are skipped: Skiff
 // writes none, and a client has no business producing them here.
 func decodeBatches(data []byte, fn func(offset int64, key, value []byte)) (next int64, skipped int, err error) {
-	hs, err := partlog.ParseBatches(data)
+	hs, err := grouplog.ParseBatches(data)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -172,7 +172,7 @@ func decodeBatches(data []byte, fn func(offset int64, key, value []byte)) (next 
 			skipped++
 			continue
 		}
-		rs := data[h.Start+partlog.BatchHeaderSize : h.End]
+		rs := data[h.Start+grouplog.BatchHeaderSize : h.End]
 		for i := int32(0); i < h.RecordCount; i++ {
 			var off int64
 			var key, val []byte

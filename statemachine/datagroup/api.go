@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
 )
 
 // Registry is told about every data-group state machine a node opens and
@@ -27,38 +27,15 @@ var (
 // log at offset 0: the state machine cannot tell it from a partition that
 // does not exist, the metadata shard can.
 
-// part returns the partition of k (nil if unknown), or ErrClosed.
-func (s *StateMachine) part(k PartitionKey) (*partition, error) {
+// view runs fn with the partition of k (nil if unknown) and the group log,
+// holding s.mu for reading so that neither is closed or replaced under fn.
+func (s *StateMachine) view(k PartitionKey, fn func(p *partition, gl *grouplog.Store) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return nil, ErrClosed
+		return ErrClosed
 	}
-	return s.parts[k], nil
-}
-
-// withLog runs fn on k's log. A log closed under fn (the partition was
-// replaced by RecoverFromSnapshot or deleted) is looked up again once.
-// fn is called with nil for an unknown partition.
-func (s *StateMachine) withLog(k PartitionKey, fn func(l *partlog.Log) error) error {
-	for attempt := 0; ; attempt++ {
-		p, err := s.part(k)
-		if err != nil {
-			return err
-		}
-		var l *partlog.Log
-		if p != nil {
-			l = p.log
-		}
-		err = fn(l)
-		if errors.Is(err, partlog.ErrClosed) {
-			if attempt == 0 {
-				continue
-			}
-			return ErrClosed
-		}
-		return err
-	}
+	return fn(s.parts[k], s.gl)
 }
 
 // Read returns whole batches starting with the one that holds offset, at
@@ -69,21 +46,23 @@ func (s *StateMachine) withLog(k PartitionKey, fn func(l *partlog.Log) error) er
 // wrapping ErrOffsetOutOfRange (and ErrUnknownPartition if the partition
 // has no log), with the current hwm and logStart; after Close, ErrClosed.
 func (s *StateMachine) Read(k PartitionKey, offset int64, maxBytes int) (data []byte, hwm, logStart int64, err error) {
-	err = s.withLog(k, func(l *partlog.Log) error {
-		if l == nil {
-			data, hwm, logStart = nil, 0, 0
+	err = s.view(k, func(p *partition, gl *grouplog.Store) error {
+		if p == nil {
 			if offset != 0 {
 				return fmt.Errorf("%w: %w: offset %d", ErrOffsetOutOfRange, ErrUnknownPartition, offset)
 			}
 			return nil
 		}
-		var rerr error
-		data, rerr = l.Read(offset, maxBytes)
-		// Read after the data: the watermark covers what was returned.
-		hwm, logStart = l.NextOffset(), l.StartOffset()
-		if errors.Is(rerr, partlog.ErrOffsetOutOfRange) {
-			return fmt.Errorf("%w: %w", ErrOffsetOutOfRange, rerr)
+		// The offsets first: the index shows at least what they cover.
+		hwm, logStart = p.pubNext.Load(), p.pubStart.Load()
+		if offset < logStart || offset > hwm {
+			return fmt.Errorf("%w: offset %d, log [%d, %d)", ErrOffsetOutOfRange, offset, logStart, hwm)
 		}
+		if offset == hwm {
+			return nil
+		}
+		var rerr error
+		data, rerr = gl.Read(k, offset, maxBytes)
 		return rerr
 	})
 	return data, hwm, logStart, err
@@ -93,9 +72,9 @@ func (s *StateMachine) Read(k PartitionKey, offset int64, maxBytes int) (data []
 // Unknown partitions (never produced to, or deleted) report 0, 0, and so
 // does every partition after Close.
 func (s *StateMachine) Offsets(k PartitionKey) (logStart, hwm int64) {
-	_ = s.withLog(k, func(l *partlog.Log) error {
-		if l != nil {
-			logStart, hwm = l.StartOffset(), l.NextOffset()
+	_ = s.view(k, func(p *partition, _ *grouplog.Store) error {
+		if p != nil {
+			logStart, hwm = p.pubStart.Load(), p.pubNext.Load()
 		}
 		return nil
 	})
@@ -107,9 +86,9 @@ func (s *StateMachine) Offsets(k PartitionKey) (logStart, hwm int64) {
 // if no batch is that recent, the partition is unknown or s is closed.
 func (s *StateMachine) OffsetForTimestamp(k PartitionKey, ts int64) (offset, timestamp int64, ok bool) {
 	offset, timestamp = -1, -1
-	_ = s.withLog(k, func(l *partlog.Log) error {
-		if l != nil {
-			offset, timestamp, ok = l.OffsetForTimestamp(ts)
+	_ = s.view(k, func(p *partition, gl *grouplog.Store) error {
+		if p != nil {
+			offset, timestamp, ok = gl.OffsetForTimestamp(k, p.pubStart.Load(), ts)
 		}
 		return nil
 	})
@@ -120,9 +99,9 @@ func (s *StateMachine) OffsetForTimestamp(k PartitionKey, ts int64) (offset, tim
 // timestamp (ListOffsets -3); (-1, -1) when empty, unknown or closed.
 func (s *StateMachine) MaxTimestamp(k PartitionKey) (offset, ts int64) {
 	offset, ts = -1, -1
-	_ = s.withLog(k, func(l *partlog.Log) error {
-		if l != nil {
-			offset, ts = l.MaxTimestampOffset()
+	_ = s.view(k, func(p *partition, gl *grouplog.Store) error {
+		if p != nil {
+			offset, ts = gl.MaxTimestamp(k, p.pubStart.Load())
 		}
 		return nil
 	})
@@ -149,7 +128,7 @@ func (s *StateMachine) EpochEndOffset(k PartitionKey, epoch int32) (leaderEpoch 
 	if i+1 < len(es) {
 		return es[i].epoch, es[i+1].start
 	}
-	return es[i].epoch, p.log.NextOffset()
+	return es[i].epoch, p.pubNext.Load()
 }
 
 // Changed returns a channel closed at the next Update that appends data to

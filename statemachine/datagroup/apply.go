@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
 )
 
 // ProducerExpirationMs is how long a producer ID's idempotence state is kept
@@ -18,7 +17,7 @@ import (
 const ProducerExpirationMs int64 = 24 * 60 * 60 * 1000
 
 // apply applies one decoded command. Errors are storage failures only.
-func (s *StateMachine) apply(t *tx, cmd Command) ([]PartResult, error) {
+func (s *StateMachine) apply(t *tx, cmd Command, _ uint64) ([]PartResult, error) {
 	switch c := cmd.(type) {
 	case Produce:
 		return s.applyProduce(t, &c)
@@ -54,7 +53,7 @@ func (s *StateMachine) applyProduce(t *tx, c *Produce) ([]PartResult, error) {
 
 // batchPlan is the fate of one batch of a ProducePart.
 type batchPlan struct {
-	h    partlog.BatchHeader
+	h    grouplog.BatchHeader
 	dup  bool  // a retry of an appended batch: not appended again
 	base int64 // the offset assigned, or the duplicate's original one
 }
@@ -73,8 +72,8 @@ func planProduce(p *partition, pt *ProducePart) (Code, []batchPlan, []pidState) 
 	if len(pt.Records) == 0 {
 		return CodeInvalidRecord, nil, nil
 	}
-	hs, err := partlog.ParseBatches(pt.Records)
-	if errors.Is(err, partlog.ErrUnsupportedMagic) {
+	hs, err := grouplog.ParseBatches(pt.Records)
+	if errors.Is(err, grouplog.ErrUnsupportedMagic) {
 		return CodeUnsupportedMagic, nil, nil
 	}
 	if err != nil || len(hs) == 0 {
@@ -169,10 +168,11 @@ func (s *StateMachine) producePart(t *tx, c *Produce, pt *ProducePart) (PartResu
 		return res, nil
 	}
 	if p == nil {
-		var err error
-		if p, err = s.createPartition(t, pt.Key, pt.SegmentBytes); err != nil {
-			return res, err
-		}
+		p = s.createPartition(t, pt.Key)
+	}
+	segBytes := pt.SegmentBytes
+	if segBytes <= 0 {
+		segBytes = 1 << 30
 	}
 	// The leader epoch written into batches never goes backwards, even if a
 	// proposal made in an older term commits after one of a newer term.
@@ -187,12 +187,17 @@ func (s *StateMachine) producePart(t *tx, c *Produce, pt *ProducePart) (PartResu
 			continue
 		}
 		batch := buf[b.h.Start:b.h.End]
-		partlog.SetBaseOffset(batch, b.base)
-		partlog.SetPartitionLeaderEpoch(batch, epoch)
+		grouplog.SetBaseOffset(batch, b.base)
+		grouplog.SetPartitionLeaderEpoch(batch, epoch)
 		if pt.LogAppendTime {
-			partlog.SetLogAppendTime(batch, c.TimestampMs)
+			grouplog.SetLogAppendTime(batch, c.TimestampMs)
 		}
-		if err := p.log.Append(batch, b.h); err != nil {
+		h := b.h
+		h.BaseOffset = b.base
+		if pt.LogAppendTime {
+			h.MaxTimestamp = c.TimestampMs
+		}
+		if err := s.gl.Append(t.b, p.key, batch, h, c.TimestampMs, segBytes, pt.SegmentMs); err != nil {
 			return res, err
 		}
 		p.next = b.base + int64(b.h.LastOffsetDelta) + 1
@@ -208,29 +213,18 @@ func (s *StateMachine) producePart(t *tx, c *Produce, pt *ProducePart) (PartResu
 		}
 	}
 	t.markPart(p)
-	s.touched[p] = struct{}{}
 	t.appended = true
 	res.LogStartOffset = p.start
 	return res, nil
 }
 
-// createPartition creates the log of a partition on its first append. A
-// directory left at its place (a deletion whose removal failed) is removed
-// first.
-func (s *StateMachine) createPartition(t *tx, k PartitionKey, segmentBytes int64) (*partition, error) {
-	dir := s.partDir(k)
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, err
-	}
-	l, err := partlog.Open(dir, logConfig(segmentBytes))
-	if err != nil {
-		return nil, err
-	}
-	p := &partition{key: k, log: l, segmentBytes: segmentBytes, producers: map[int64]*producer{}}
+// createPartition starts a partition's state on its first append. It
+// writes nothing to disk but the partition's record, in the Update's batch.
+func (s *StateMachine) createPartition(t *tx, k PartitionKey) *partition {
+	p := &partition{key: k, producers: map[int64]*producer{}}
 	s.addPartition(p)
-	s.dirSync = true
 	t.markPart(p)
-	return p, nil
+	return p
 }
 
 func (s *StateMachine) applyDeleteRecords(t *tx, c *DeleteRecords) ([]PartResult, error) {
@@ -250,10 +244,10 @@ func (s *StateMachine) applyDeleteRecords(t *tx, c *DeleteRecords) ([]PartResult
 			continue
 		}
 		if off > p.start {
-			if err := p.log.DeleteRecordsBefore(off); err != nil {
+			if err := s.gl.DeleteBefore(t.b, p.key, off); err != nil {
 				return nil, fmt.Errorf("delete records of %s: %w", dirName(p.key), err)
 			}
-			s.moveStart(t, p)
+			s.moveStart(t, p, off)
 		}
 		res[i] = PartResult{Code: CodeOK, BaseOffset: -1, LogAppendTime: -1, LogStartOffset: p.start}
 	}
@@ -262,9 +256,8 @@ func (s *StateMachine) applyDeleteRecords(t *tx, c *DeleteRecords) ([]PartResult
 
 // moveStart records the log's new start offset (after DeleteRecords or
 // retention) and drops the epoch history below it, as Kafka does.
-func (s *StateMachine) moveStart(t *tx, p *partition) {
-	start := p.log.StartOffset()
-	if start == p.start {
+func (s *StateMachine) moveStart(t *tx, p *partition, start int64) {
+	if start <= p.start {
 		return
 	}
 	p.start = start
@@ -272,7 +265,7 @@ func (s *StateMachine) moveStart(t *tx, p *partition) {
 		s.setEpochs(p, es)
 	}
 	t.markPart(p)
-	s.touched[p] = struct{}{}
+	t.dropped = true
 }
 
 func (s *StateMachine) applyRetention(t *tx, c *Retention) ([]PartResult, error) {
@@ -283,13 +276,12 @@ func (s *StateMachine) applyRetention(t *tx, c *Retention) ([]PartResult, error)
 			res[i] = failed(CodeUnknownPartition, nil)
 			continue
 		}
-		n, err := p.log.EnforceRetention(c.NowMs, rp.RetentionMs, rp.RetentionBytes)
+		first, err := s.gl.Retention(t.b, p.key, c.NowMs, rp.RetentionMs, rp.RetentionBytes, rp.SegmentMs, p.next)
 		if err != nil {
 			return nil, fmt.Errorf("retention of %s: %w", dirName(p.key), err)
 		}
-		if n > 0 {
-			s.touched[p] = struct{}{}
-			s.moveStart(t, p)
+		if first >= 0 {
+			s.moveStart(t, p, first)
 		}
 		s.expireProducers(t, p, c.NowMs)
 		res[i] = PartResult{Code: CodeOK, BaseOffset: -1, LogAppendTime: -1, LogStartOffset: p.start}
@@ -325,10 +317,12 @@ func (s *StateMachine) applyDeletePartitions(t *tx, c *DeletePartitions) ([]Part
 			res[i] = failed(CodeUnknownPartition, nil)
 			continue
 		}
+		if err := s.gl.DropPartition(t.b, k); err != nil {
+			return nil, fmt.Errorf("delete %s: %w", dirName(k), err)
+		}
 		s.dropPartition(p)
-		delete(s.touched, p)
 		t.deleted = append(t.deleted, k)
-		t.removed = append(t.removed, p)
+		t.dropped = true
 		res[i] = PartResult{Code: CodeOK, BaseOffset: -1, LogAppendTime: -1, LogStartOffset: -1}
 	}
 	return res, nil

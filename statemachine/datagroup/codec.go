@@ -36,13 +36,13 @@ const (
 // this package does not define or a nil pointer: both are programming
 // errors.
 func Encode(cmd Command) []byte {
-	w := &writer{}
+	w := newWriter(0)
 	switch c := cmd.(type) {
 	case Produce:
-		w.b = make([]byte, 0, encodedProduceSize(&c))
+		w.B = make([]byte, 0, encodedProduceSize(&c))
 		encodeProduce(w, &c)
 	case *Produce:
-		w.b = make([]byte, 0, encodedProduceSize(c))
+		w.B = make([]byte, 0, encodedProduceSize(c))
 		encodeProduce(w, c)
 	case DeleteRecords:
 		encodeDeleteRecords(w, &c)
@@ -59,12 +59,12 @@ func Encode(cmd Command) []byte {
 	default:
 		panic(fmt.Sprintf("datagroup: Encode: unsupported command type %T", cmd))
 	}
-	return w.b
+	return w.B
 }
 
 func header(w *writer, op Op) {
-	w.byte(FormatVersion)
-	w.byte(byte(op))
+	w.Byte(FormatVersion)
+	w.Byte(byte(op))
 }
 
 func encodedProduceSize(c *Produce) int {
@@ -77,42 +77,44 @@ func encodedProduceSize(c *Produce) int {
 
 func encodeProduce(w *writer, c *Produce) {
 	header(w, OpProduce)
-	w.varint(c.TimestampMs)
-	w.int32(c.LeaderEpoch)
-	w.uvarint(uint64(len(c.Parts)))
+	w.Varint(c.TimestampMs)
+	w.Int32(c.LeaderEpoch)
+	w.Uvarint(uint64(len(c.Parts)))
 	for i := range c.Parts {
 		p := &c.Parts[i]
 		w.key(p.Key)
-		w.bool(p.LogAppendTime)
-		w.int32(p.MaxMessageBytes)
-		w.varint(p.SegmentBytes)
-		w.bytes(p.Records)
+		w.Bool(p.LogAppendTime)
+		w.Int32(p.MaxMessageBytes)
+		w.Varint(p.SegmentBytes)
+		w.Varint(p.SegmentMs)
+		w.Bytes(p.Records)
 	}
 }
 
 func encodeDeleteRecords(w *writer, c *DeleteRecords) {
 	header(w, OpDeleteRecords)
-	w.uvarint(uint64(len(c.Parts)))
+	w.Uvarint(uint64(len(c.Parts)))
 	for _, p := range c.Parts {
 		w.key(p.Key)
-		w.varint(p.Offset)
+		w.Varint(p.Offset)
 	}
 }
 
 func encodeRetention(w *writer, c *Retention) {
 	header(w, OpRetention)
-	w.varint(c.NowMs)
-	w.uvarint(uint64(len(c.Parts)))
+	w.Varint(c.NowMs)
+	w.Uvarint(uint64(len(c.Parts)))
 	for _, p := range c.Parts {
 		w.key(p.Key)
-		w.varint(p.RetentionMs)
-		w.varint(p.RetentionBytes)
+		w.Varint(p.RetentionMs)
+		w.Varint(p.RetentionBytes)
+		w.Varint(p.SegmentMs)
 	}
 }
 
 func encodeDeletePartitions(w *writer, c *DeletePartitions) {
 	header(w, OpDeletePartitions)
-	w.uvarint(uint64(len(c.Keys)))
+	w.Uvarint(uint64(len(c.Keys)))
 	for _, k := range c.Keys {
 		w.key(k)
 	}
@@ -124,11 +126,13 @@ func Decode(b []byte) (Command, error) {
 	if len(b) < 2 {
 		return nil, fmt.Errorf("%w: envelope of %d bytes", ErrMalformed, len(b))
 	}
-	if b[0] != FormatVersion {
+	version := b[0]
+	if version != 1 && version != FormatVersion {
 		return nil, fmt.Errorf("%w: unsupported format version %d", ErrMalformed, b[0])
 	}
 	op := Op(b[1])
-	r := &reader{b: b[2:]}
+	r := newReader(b[2:])
+	r.version = version
 	var cmd Command
 	switch op {
 	case OpProduce:
@@ -142,19 +146,19 @@ func Decode(b []byte) (Command, error) {
 	default:
 		return nil, fmt.Errorf("%w: %d", ErrUnknownOp, op)
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, fmt.Errorf("op %d: %w", op, err)
 	}
 	return cmd, nil
 }
 
 func decodeProduce(r *reader) Command {
-	c := Produce{TimestampMs: r.varint(), LeaderEpoch: r.int32()}
-	if n := r.count(minProducePartSize); n > 0 {
+	c := Produce{TimestampMs: r.Varint(), LeaderEpoch: r.Int32()}
+	if n := r.Count(minProducePartSize); n > 0 {
 		c.Parts = make([]ProducePart, n)
 		for i := range c.Parts {
-			c.Parts[i] = ProducePart{Key: r.key(), LogAppendTime: r.bool(),
-				MaxMessageBytes: r.int32(), SegmentBytes: r.varint(), Records: r.raw()}
+			c.Parts[i] = ProducePart{Key: r.key(), LogAppendTime: r.Bool(),
+				MaxMessageBytes: r.Int32(), SegmentBytes: r.Varint(), SegmentMs: r.segmentMs(), Records: r.Raw()}
 		}
 	}
 	return c
@@ -162,21 +166,21 @@ func decodeProduce(r *reader) Command {
 
 func decodeDeleteRecords(r *reader) Command {
 	var c DeleteRecords
-	if n := r.count(minDeleteRecsSize); n > 0 {
+	if n := r.Count(minDeleteRecsSize); n > 0 {
 		c.Parts = make([]DeleteRecordsPart, n)
 		for i := range c.Parts {
-			c.Parts[i] = DeleteRecordsPart{Key: r.key(), Offset: r.varint()}
+			c.Parts[i] = DeleteRecordsPart{Key: r.key(), Offset: r.Varint()}
 		}
 	}
 	return c
 }
 
 func decodeRetention(r *reader) Command {
-	c := Retention{NowMs: r.varint()}
-	if n := r.count(minRetentionSize); n > 0 {
+	c := Retention{NowMs: r.Varint()}
+	if n := r.Count(minRetentionSize); n > 0 {
 		c.Parts = make([]RetentionPart, n)
 		for i := range c.Parts {
-			c.Parts[i] = RetentionPart{Key: r.key(), RetentionMs: r.varint(), RetentionBytes: r.varint()}
+			c.Parts[i] = RetentionPart{Key: r.key(), RetentionMs: r.Varint(), RetentionBytes: r.Varint(), SegmentMs: r.segmentMs()}
 		}
 	}
 	return c
@@ -184,7 +188,7 @@ func decodeRetention(r *reader) Command {
 
 func decodeDeletePartitions(r *reader) Command {
 	var c DeletePartitions
-	if n := r.count(minKeySize); n > 0 {
+	if n := r.Count(minKeySize); n > 0 {
 		c.Keys = make([]PartitionKey, n)
 		for i := range c.Keys {
 			c.Keys[i] = r.key()
@@ -201,16 +205,16 @@ const resultVersion byte = 1
 // per part: Code byte, BaseOffset, LogAppendTime, LogStartOffset varints.
 // Results are never stored: the proposer's own replica computes them.
 func EncodeResult(r Result) []byte {
-	w := &writer{b: make([]byte, 0, 2+len(r.Parts)*16)}
-	w.byte(resultVersion)
-	w.uvarint(uint64(len(r.Parts)))
+	w := newWriter(2 + len(r.Parts)*16)
+	w.Byte(resultVersion)
+	w.Uvarint(uint64(len(r.Parts)))
 	for _, p := range r.Parts {
-		w.byte(byte(p.Code))
-		w.varint(p.BaseOffset)
-		w.varint(p.LogAppendTime)
-		w.varint(p.LogStartOffset)
+		w.Byte(byte(p.Code))
+		w.Varint(p.BaseOffset)
+		w.Varint(p.LogAppendTime)
+		w.Varint(p.LogStartOffset)
 	}
-	return w.b
+	return w.B
 }
 
 // DecodeResult parses EncodeResult's bytes. It never panics.
@@ -218,16 +222,16 @@ func DecodeResult(b []byte) (Result, error) {
 	if len(b) < 1 || b[0] != resultVersion {
 		return Result{}, fmt.Errorf("%w: bad result version", ErrMalformed)
 	}
-	r := &reader{b: b[1:]}
+	r := newReader(b[1:])
 	var res Result
-	if n := r.count(minPartResultSize); n > 0 {
+	if n := r.Count(minPartResultSize); n > 0 {
 		res.Parts = make([]PartResult, n)
 		for i := range res.Parts {
-			res.Parts[i] = PartResult{Code: Code(r.byte()), BaseOffset: r.varint(),
-				LogAppendTime: r.varint(), LogStartOffset: r.varint()}
+			res.Parts[i] = PartResult{Code: Code(r.Byte()), BaseOffset: r.Varint(),
+				LogAppendTime: r.Varint(), LogStartOffset: r.Varint()}
 		}
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return Result{}, fmt.Errorf("result: %w", err)
 	}
 	return res, nil

@@ -1,6 +1,7 @@
 package datagroup
 
 import (
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"testing"
@@ -50,8 +51,21 @@ func TestDatagroupCodecRoundTrip(t *testing.T) {
 	if _, err := Decode([]byte{FormatVersion, 99}); !errors.Is(err, ErrUnknownOp) {
 		t.Fatalf("unknown op: %v", err)
 	}
-	if _, err := Decode([]byte{2, byte(OpDeletePartitions), 0}); !errors.Is(err, ErrMalformed) {
+	if _, err := Decode([]byte{3, byte(OpDeletePartitions), 0}); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("bad version: %v", err)
+	}
+	// Format version 1 (no SegmentMs) still decodes, with SegmentMs -1.
+	v1 := []byte{1, byte(OpRetention)}
+	v1 = binary.AppendVarint(v1, 5000) // NowMs
+	v1 = binary.AppendUvarint(v1, 1)
+	v1 = append(v1, k1.Topic[:]...)
+	v1 = binary.AppendVarint(v1, int64(k1.Partition))
+	v1 = binary.AppendVarint(v1, 100)
+	v1 = binary.AppendVarint(v1, -1)
+	got1, err := Decode(v1)
+	if err != nil || !reflect.DeepEqual(got1, Retention{NowMs: 5000, Parts: []RetentionPart{
+		{Key: k1, RetentionMs: 100, RetentionBytes: -1, SegmentMs: -1}}}) {
+		t.Fatalf("version 1 retention: %+v %v", got1, err)
 	}
 	// A huge count does not allocate.
 	if _, err := Decode([]byte{FormatVersion, byte(OpDeletePartitions), 0xff, 0xff, 0xff, 0xff, 0x0f}); !errors.Is(err, ErrMalformed) {

@@ -4,12 +4,16 @@
 // high watermark of a partition is its applied end offset.
 package datagroup
 
+import "github.com/skiff-broker/skiff/statemachine/grouplog"
+
 // Commands of a data group. Envelope: [FormatVersion][op][payload], like the
 // metadata shard's. The proposer decides everything non-deterministic
 // (timestamps, configs, leader epoch) and puts it in the command.
 
-// FormatVersion is the envelope format written by this binary.
-const FormatVersion byte = 1
+// FormatVersion is the envelope format written by this binary. Version 2
+// added SegmentMs to ProducePart and RetentionPart; version 1 envelopes
+// still decode, with SegmentMs -1 (no time-based roll).
+const FormatVersion byte = 2
 
 // Op identifies a command. ONLY ADD TO THE END; never reuse or renumber.
 type Op uint8
@@ -26,10 +30,7 @@ type Command interface{ Op() Op }
 
 // PartitionKey names a partition by topic ID (never by name: a re-created
 // topic is a different log) and index.
-type PartitionKey struct {
-	Topic     [16]byte
-	Partition int32
-}
+type PartitionKey = grouplog.Key
 
 // Produce appends record batches to partitions of this group. One Produce
 // request becomes at most one Produce command per group it touches.
@@ -44,7 +45,8 @@ type ProducePart struct {
 	Key             PartitionKey
 	LogAppendTime   bool   // message.timestamp.type=LogAppendTime
 	MaxMessageBytes int32  // max.message.bytes: a larger batch gets CodeMessageTooLarge
-	SegmentBytes    int64  // segment.bytes for a log created by this command
+	SegmentBytes    int64  // segment.bytes: bounds the partition's logical segments (retention's unit)
+	SegmentMs       int64  // segment.ms: a logical segment this old rolls (0 or -1: never)
 	Records         []byte // record batches (v2) exactly as the client sent them
 }
 
@@ -72,6 +74,7 @@ type RetentionPart struct {
 	Key            PartitionKey
 	RetentionMs    int64 // -1: infinite
 	RetentionBytes int64 // -1: infinite
+	SegmentMs      int64 // segment.ms: the active logical segment closes once this old (0 or -1: never)
 }
 
 // DeletePartitions removes partitions' logs and producer state (their topic

@@ -18,9 +18,4 @@ var (
 	// ErrBadSnapshot means a snapshot stream that cannot be recovered from.
 	// The state machine is left unchanged.
 	ErrBadSnapshot = errors.New("datagroup: bad snapshot")
-	// ErrDataLost means Open found a partition log shorter than the state
-	// persisted with the applied index: the segment files lost data that
-	// was applied before a power loss and not yet fsynced by Sync (see
-	// Open).
-	ErrDataLost = errors.New("datagroup: partition log shorter than its persisted state")
 )

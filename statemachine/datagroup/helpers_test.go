@@ -9,7 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
 )
 
 // records encodes n uncompressed v2 records with valueSize-byte values.
@@ -117,6 +117,7 @@ type harness struct {
 	sm    *StateMachine
 	index uint64
 	reg   *testRegistry
+	cfg   grouplog.Config
 }
 
 type testRegistry struct{ opened, closed int }
@@ -129,8 +130,12 @@ func newHarness(t testing.TB) *harness {
 }
 
 func openHarness(t testing.TB, dir string) *harness {
+	return openHarnessConfig(t, dir, grouplog.Config{})
+}
+
+func openHarnessConfig(t testing.TB, dir string, cfg grouplog.Config) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: dir, reg: &testRegistry{}}
+	h := &harness{t: t, dir: dir, reg: &testRegistry{}, cfg: cfg}
 	h.open()
 	t.Cleanup(func() { h.sm.Close() })
 	return h
@@ -138,7 +143,7 @@ func openHarness(t testing.TB, dir string) *harness {
 
 func (h *harness) open() {
 	h.t.Helper()
-	h.sm = NewFactory(h.dir, zerolog.Nop(), h.reg)(7, 1).(*StateMachine)
+	h.sm = NewFactoryWithConfig(h.dir, zerolog.Nop(), h.reg, h.cfg)(7, 1).(*StateMachine)
 	idx, err := h.sm.Open(nil)
 	if err != nil {
 		h.t.Fatalf("Open: %v", err)
@@ -201,9 +206,9 @@ func (h *harness) digest() string {
 }
 
 // readAll reads k's batches from offset to the high watermark.
-func (h *harness) readAll(k PartitionKey, from int64) []partlog.BatchHeader {
+func (h *harness) readAll(k PartitionKey, from int64) []grouplog.BatchHeader {
 	h.t.Helper()
-	var out []partlog.BatchHeader
+	var out []grouplog.BatchHeader
 	for {
 		data, hwm, _, err := h.sm.Read(k, from, 1<<20)
 		if err != nil {
@@ -215,7 +220,7 @@ func (h *harness) readAll(k PartitionKey, from int64) []partlog.BatchHeader {
 			}
 			return out
 		}
-		hs, err := partlog.ParseBatches(data)
+		hs, err := grouplog.ParseBatches(data)
 		if err != nil {
 			h.t.Fatalf("Read(%d) returned bad batches: %v", from, err)
 		}

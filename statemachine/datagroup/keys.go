@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/internal/pebblekv"
 )
 
 // Pebble key layout. The first byte names the record type; integers in keys
@@ -19,8 +20,9 @@ import (
 //	"p" + topic ID + partition           partition record
 //	"q" + topic ID + partition + pid     producer record
 //	"r"                                  RecoverFromSnapshot in progress
+//	"g", "i", "l"                        the group log's (statemachine/grouplog)
 //
-// Partition record: next offset, log start offset, segment bytes (varints),
+// Partition record (version 2): next offset, log start offset (varints),
 // then the leader-epoch history [](epoch int32, start offset varint).
 // Producer record: epoch int32 (int16 range), last append time varint (the
 // Produce's TimestampMs, for expiry), then the last appended batches,
@@ -32,7 +34,7 @@ const (
 	prefixProducer   byte = 'q'
 	prefixRecovering byte = 'r'
 
-	recordVersion byte = 1
+	recordVersion byte = 2
 	maxSeqEntries      = 5
 
 	partKeyLen = 1 + 16 + 4
@@ -72,17 +74,23 @@ func (p *producer) clone() *producer {
 	return &c
 }
 
-// partition is one partition's state. key, dir and log are fixed; the
-// other fields are changed only by Update (with s.applyMu held); epochs is
-// also read by EpochEndOffset, so it is replaced (never mutated in place)
-// under s.mu.
+// partition is one partition's state. key is fixed; the other fields are
+// changed only by Update (with s.applyMu held). Readers use pubNext and
+// pubStart, set once the pebble batch holding the change is committed (so
+// they never announce data the index does not show yet), and epochs, which
+// is replaced (never mutated in place) under s.mu.
 type partition struct {
-	key          PartitionKey
-	log          *partlog.Log
-	segmentBytes int64
-	next, start  int64
-	epochs       []epochEntry
-	producers    map[int64]*producer
+	key               PartitionKey
+	next, start       int64
+	pubNext, pubStart atomic.Int64
+	epochs            []epochEntry
+	producers         map[int64]*producer
+}
+
+// publish makes the partition's offsets visible to readers.
+func (p *partition) publish() {
+	p.pubStart.Store(p.start)
+	p.pubNext.Store(p.next)
 }
 
 func compareKeys(a, b PartitionKey) int {
@@ -92,8 +100,8 @@ func compareKeys(a, b PartitionKey) int {
 	return cmp.Compare(a.Partition, b.Partition)
 }
 
-// dirName is the partition's directory under logs/.
-func dirName(k PartitionKey) string { return fmt.Sprintf("%x-%d", k.Topic[:], k.Partition) }
+// dirName names a partition in logs and errors.
+func dirName(k PartitionKey) string { return k.String() }
 
 func appendKey(b []byte, prefix byte, k PartitionKey) []byte {
 	b = append(b, prefix)
@@ -127,33 +135,31 @@ func parseKey(b []byte) PartitionKey {
 func u64Value(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
 
 func encodePartition(p *partition) []byte {
-	w := &writer{b: make([]byte, 0, 32+len(p.epochs)*8)}
-	w.byte(recordVersion)
-	w.varint(p.next)
-	w.varint(p.start)
-	w.varint(p.segmentBytes)
-	w.uvarint(uint64(len(p.epochs)))
+	w := newWriter(32 + len(p.epochs)*8)
+	w.Byte(recordVersion)
+	w.Varint(p.next)
+	w.Varint(p.start)
+	w.Uvarint(uint64(len(p.epochs)))
 	for _, e := range p.epochs {
-		w.int32(e.epoch)
-		w.varint(e.start)
+		w.Int32(e.epoch)
+		w.Varint(e.start)
 	}
-	return w.b
+	return w.B
 }
 
 func decodePartition(k PartitionKey, v []byte) (*partition, error) {
-	r := &reader{b: v}
-	if r.byte() != recordVersion {
-		r.fail("partition record version")
+	r := newReader(v)
+	if r.Byte() != recordVersion {
+		r.Fail("partition record version")
 	}
-	p := &partition{key: k, next: r.varint(), start: r.varint(), segmentBytes: r.varint(),
-		producers: map[int64]*producer{}}
-	if n := r.count(2); n > 0 {
+	p := &partition{key: k, next: r.Varint(), start: r.Varint(), producers: map[int64]*producer{}}
+	if n := r.Count(2); n > 0 {
 		p.epochs = make([]epochEntry, n)
 		for i := range p.epochs {
-			p.epochs[i] = epochEntry{epoch: r.int32(), start: r.varint()}
+			p.epochs[i] = epochEntry{epoch: r.Int32(), start: r.Varint()}
 		}
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, err
 	}
 	if p.start < 0 || p.next < p.start {
@@ -168,41 +174,41 @@ func decodePartition(k PartitionKey, v []byte) (*partition, error) {
 }
 
 func encodeProducer(pr *producer) []byte {
-	w := &writer{b: make([]byte, 0, 16+len(pr.batches)*20)}
-	w.byte(recordVersion)
-	w.int32(int32(pr.epoch))
-	w.varint(pr.lastMs)
-	w.uvarint(uint64(len(pr.batches)))
+	w := newWriter(16 + len(pr.batches)*20)
+	w.Byte(recordVersion)
+	w.Int32(int32(pr.epoch))
+	w.Varint(pr.lastMs)
+	w.Uvarint(uint64(len(pr.batches)))
 	for _, b := range pr.batches {
-		w.int32(b.firstSeq)
-		w.int32(b.lastSeq)
-		w.varint(b.base)
-		w.varint(b.last)
+		w.Int32(b.firstSeq)
+		w.Int32(b.lastSeq)
+		w.Varint(b.base)
+		w.Varint(b.last)
 	}
-	return w.b
+	return w.B
 }
 
 func decodeProducer(v []byte) (*producer, error) {
-	r := &reader{b: v}
-	if r.byte() != recordVersion {
-		r.fail("producer record version")
+	r := newReader(v)
+	if r.Byte() != recordVersion {
+		r.Fail("producer record version")
 	}
-	epoch := r.int32()
+	epoch := r.Int32()
 	if epoch < 0 || epoch > math.MaxInt16 {
-		r.fail("producer epoch %d", epoch)
+		r.Fail("producer epoch %d", epoch)
 	}
-	pr := &producer{epoch: int16(epoch), lastMs: r.varint()}
-	n := r.count(4)
+	pr := &producer{epoch: int16(epoch), lastMs: r.Varint()}
+	n := r.Count(4)
 	if n == 0 || n > maxSeqEntries {
-		r.fail("%d producer batches", n)
+		r.Fail("%d producer batches", n)
 	}
-	if r.err == nil {
+	if r.Err == nil {
 		pr.batches = make([]seqEntry, n)
 		for i := range pr.batches {
-			pr.batches[i] = seqEntry{firstSeq: r.int32(), lastSeq: r.int32(), base: r.varint(), last: r.varint()}
+			pr.batches[i] = seqEntry{firstSeq: r.Int32(), lastSeq: r.Int32(), base: r.Varint(), last: r.Varint()}
 		}
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, err
 	}
 	return pr, nil
@@ -217,7 +223,7 @@ type loaded struct {
 }
 
 // kvSource calls fn for every stored key/value in ascending key order.
-type kvSource func(fn func(k, v []byte) error) error
+type kvSource = pebblekv.Source
 
 // loadState parses stored records. An unknown key, a bad record or a
 // producer of an unknown partition is an error wrapping ErrMalformed.
@@ -235,6 +241,8 @@ func loadState(src kvSource) (*loaded, error) {
 			st.applied = binary.LittleEndian.Uint64(v)
 		case k[0] == prefixRecovering && len(k) == 1:
 			st.recovering = true
+		case k[0] == 'g' || k[0] == 'i' || k[0] == 'l':
+			// the group log's, read by grouplog.Open
 		case k[0] == prefixPartition && len(k) == partKeyLen:
 			pk := parseKey(k)
 			p, err := decodePartition(pk, v)

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"os"
 	"testing"
 
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
 )
 
 func TestDatagroupProduceOffsets(t *testing.T) {
@@ -83,9 +84,9 @@ func TestDatagroupProduceOffsets(t *testing.T) {
 	}
 }
 
-func mustParse(t testing.TB, data []byte) []partlog.BatchHeader {
+func mustParse(t testing.TB, data []byte) []grouplog.BatchHeader {
 	t.Helper()
-	hs, err := partlog.ParseBatches(data)
+	hs, err := grouplog.ParseBatches(data)
 	if err != nil {
 		t.Fatalf("ParseBatches: %v", err)
 	}
@@ -127,8 +128,8 @@ func TestDatagroupProduceRejects(t *testing.T) {
 	magic := plain(1)
 	magic[16] = 1
 	empty := plain(0)
-	txn := mkBatch(batchSpec{n: 1, ts: 1, attrs: partlog.AttrTransactional, idem: true, pid: 5, epoch: 0, seq: 0})
-	ctrl := mkBatch(batchSpec{n: 1, ts: 1, attrs: partlog.AttrControl})
+	txn := mkBatch(batchSpec{n: 1, ts: 1, attrs: grouplog.AttrTransactional, idem: true, pid: 5, epoch: 0, seq: 0})
+	ctrl := mkBatch(batchSpec{n: 1, ts: 1, attrs: grouplog.AttrControl})
 	cases := []struct {
 		name string
 		recs []byte
@@ -346,6 +347,36 @@ func TestDatagroupDecodeFailures(t *testing.T) {
 	h.index++
 	if _, err := h.sm.Update(sliceEntry(h.index, []byte{FormatVersion, 200})); !errors.Is(err, ErrUnknownOp) {
 		t.Fatalf("unknown op: %v", err)
+	}
+	// ... without marking the replica failed: an upgraded binary goes on
+	// with its data.
+	if _, err := os.Stat(FailedMarker(h.sm.dir)); !os.IsNotExist(err) {
+		t.Fatalf("unknown op marked the replica failed: %v", err)
+	}
+}
+
+// TestDatagroupStorageErrorMarksFailed: an Update that fails on storage
+// stops the replica with the FAILED marker, and Open then refuses it (the
+// node rebuilds or retires it) instead of failing at the same entry on
+// every restart.
+func TestDatagroupStorageErrorMarksFailed(t *testing.T) {
+	h := newHarness(t)
+	h.apply(produce(1, part(k1, plain(1))))
+	// Break the group log's files under it: appends fail.
+	h.sm.stopReclaimer()
+	h.sm.gl.Close()
+	h.index++
+	if _, err := h.sm.Update(sliceEntry(h.index, Encode(produce(1, part(k1, plain(1)))))); err == nil {
+		t.Fatal("Update on closed segment files succeeded")
+	}
+	if _, err := os.Stat(FailedMarker(h.sm.dir)); err != nil {
+		t.Fatalf("no FAILED marker: %v", err)
+	}
+	h.sm.db.Close()
+	h.sm.db = nil
+	h.sm = NewFactory(h.dir, h.sm.log, nil)(7, 1).(*StateMachine)
+	if _, err := h.sm.Open(nil); err == nil {
+		t.Fatal("Open of a replica marked failed succeeded")
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
 )
 
 // Queries accepted by Lookup (values or pointers), e.g. through SyncRead.
@@ -21,10 +21,12 @@ type OffsetsResult struct{ LogStart, HWM int64 }
 
 // QueryDigest returns a string: the hex SHA-256 of the replicated state, so
 // that replicas that applied the same entries can be compared. It covers,
-// per partition in key order, the key, log start, next offset, segment
-// bytes, epoch history, a SHA-256 of the log's bytes from its start, and
-// the producer states in producer-ID order; not the applied index. It runs
-// between two Updates and reads every log: a test and debugging tool.
+// per partition in key order, the key, log start, next offset, epoch
+// history, a SHA-256 of the log's bytes from its start, its logical
+// segments (retention's units), and the producer states in producer-ID
+// order; not the applied index nor where the group log placed the bytes
+// (group segments and positions are local to a replica). It runs between
+// two Updates and reads every log: a test and debugging tool.
 type QueryDigest struct{}
 
 // Lookup answers the Query* types. It runs concurrently with Update and may
@@ -45,9 +47,9 @@ func (s *StateMachine) Lookup(query interface{}) (interface{}, error) {
 
 func (s *StateMachine) lookupOffsets(k PartitionKey) (interface{}, error) {
 	var r OffsetsResult
-	err := s.withLog(k, func(l *partlog.Log) error {
-		if l != nil {
-			r.LogStart, r.HWM = l.StartOffset(), l.NextOffset()
+	err := s.view(k, func(p *partition, _ *grouplog.Store) error {
+		if p != nil {
+			r.LogStart, r.HWM = p.pubStart.Load(), p.pubNext.Load()
 		}
 		return nil
 	})
@@ -74,7 +76,7 @@ func (s *StateMachine) digest() (string, error) {
 		h.Write(buf)
 		lh.Reset()
 		for off := p.start; off < p.next; {
-			data, err := p.log.Read(off, 1<<20)
+			data, err := s.gl.Read(k, off, 1<<20)
 			if err != nil {
 				return "", fmt.Errorf("datagroup: digest %s: %w", dirName(k), err)
 			}
@@ -82,13 +84,14 @@ func (s *StateMachine) digest() (string, error) {
 				break
 			}
 			lh.Write(data)
-			hs, err := partlog.ParseBatches(data)
+			hs, err := grouplog.ParseBatches(data)
 			if err != nil || len(hs) == 0 {
 				return "", fmt.Errorf("datagroup: digest %s: bad log data: %v", dirName(k), err)
 			}
 			off = hs[len(hs)-1].LastOffset() + 1
 		}
 		h.Write(lh.Sum(nil))
+		h.Write(s.gl.LogicalDigest(k))
 		pids := make([]int64, 0, len(p.producers))
 		for pid := range p.producers {
 			pids = append(pids, pid)

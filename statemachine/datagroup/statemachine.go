@@ -5,42 +5,41 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"github.com/rs/zerolog"
 
-	"github.com/skiff-broker/skiff/statemachine"
-	"github.com/skiff-broker/skiff/statemachine/partlog"
+	"github.com/skiff-broker/skiff/statemachine/grouplog"
+	"github.com/skiff-broker/skiff/statemachine/internal/fsutil"
+	"github.com/skiff-broker/skiff/statemachine/internal/pebblekv"
 )
 
 // Replica directory layout (dir/group-<shard>-<replica>/):
 //
-//	state/                     pebble: partition and producer records, applied index
-//	logs/<topicIDhex>-<part>/  one partlog.Log per partition
-//	logs.restore/, logs.old/   RecoverFromSnapshot's staging (removed by Open)
+//	state/                        pebble: partition and producer records, the
+//	                              group log's index, the applied index
+//	segments/                     the group log's segment files (grouplog)
+//	segments.restore/, .old/      RecoverFromSnapshot's staging (removed by Open)
+//	FAILED                        written when this replica stopped on a
+//	                              storage error; the node rebuilds it
 //
 // # Concurrency and lock order
 //
 // Dragonboat calls Open, Update, Sync, PrepareSnapshot, RecoverFromSnapshot
 // and Close one at a time; Lookup, SaveSnapshot and the read API (api.go)
-// run concurrently with them. Two locks, taken in this order:
+// run concurrently with them, and so does the reclaimer goroutine, which
+// takes applyMu. Two locks, taken in this order:
 //
-//   - applyMu (Mutex) is held by every mutating call for its whole run, and
-//     by Lookup(QueryDigest), which therefore sees the state between two
-//     Updates.
-//   - mu (RWMutex) guards the partition map and key list, the Changed
-//     channel, closed, and each partition's epochs slice (replaced, never
-//     mutated in place). Readers hold it only to find a partition; they then
-//     call its partlog.Log, which has its own lock. A reader that meets a log
-//     closed under it (RecoverFromSnapshot, DeletePartitions) looks again.
-//
-// Update appends to the logs before it commits pebble, so a reader may see
-// a batch a moment before the applied index covers it: harmless, since
-// only committed entries are applied and a crash re-applies them
-// identically.
+//   - applyMu (Mutex) is held by every mutating call for its whole run, by
+//     the reclaimer, and by Lookup(QueryDigest), which therefore sees the
+//     state between two Updates.
+//   - mu (RWMutex) guards db and gl (replaced by RecoverFromSnapshot and
+//     Close), the partition map and key list, the Changed channel, closed,
+//     and each partition's epochs slice. Readers hold it for reading for
+//     the whole read, so the store cannot close under them.
 
 // StateMachine is one replica of a data group.
 type StateMachine struct {
@@ -49,14 +48,17 @@ type StateMachine struct {
 	replicaID uint64
 	log       zerolog.Logger
 	reg       Registry
+	cfg       grouplog.Config
 
 	applyMu sync.Mutex
-	db      *pebble.DB // nil before Open and after Close
 	applied uint64
-	touched map[*partition]struct{} // logs to fsync at the next Sync
-	dirSync bool                    // logs/ gained or lost a directory since the last Sync
+	stopc   chan struct{} // stops the reclaimer
+	done    chan struct{}
+	reclaim chan struct{}
 
 	mu      sync.RWMutex
+	db      *pebble.DB // nil before Open and after Close
+	gl      *grouplog.Store
 	closed  bool
 	parts   map[PartitionKey]*partition
 	keys    []PartitionKey // sorted
@@ -66,43 +68,45 @@ type StateMachine struct {
 var _ sm.IOnDiskStateMachine = (*StateMachine)(nil)
 
 // NewFactory returns the factory Dragonboat calls for each data-group
-// replica. Replica data lives under dir/group-<shard>-<replica>/.
+// replica. Replica data lives under dir/group-<shard>-<replica>/; dir must
+// have passed CheckFormat.
 func NewFactory(dir string, log zerolog.Logger, reg Registry) sm.CreateOnDiskStateMachineFunc {
+	return NewFactoryWithConfig(dir, log, reg, grouplog.Config{})
+}
+
+// NewFactoryWithConfig is NewFactory with group-log settings.
+func NewFactoryWithConfig(dir string, log zerolog.Logger, reg Registry, cfg grouplog.Config) sm.CreateOnDiskStateMachineFunc {
 	return func(shardID, replicaID uint64) sm.IOnDiskStateMachine {
 		return &StateMachine{
-			dir:       filepath.Join(dir, fmt.Sprintf("group-%d-%d", shardID, replicaID)),
+			dir:       ReplicaDir(dir, shardID, replicaID),
 			shardID:   shardID,
 			replicaID: replicaID,
 			log: log.With().Uint64("shard", shardID).
 				Uint64("replica", replicaID).Logger(),
 			reg:     reg,
+			cfg:     cfg,
 			closed:  true,
 			changed: make(chan struct{}),
 		}
 	}
 }
 
-func (s *StateMachine) stateDir() string   { return filepath.Join(s.dir, "state") }
-func (s *StateMachine) logsDir() string    { return filepath.Join(s.dir, "logs") }
-func (s *StateMachine) stagingDir() string { return filepath.Join(s.dir, "logs.restore") }
-func (s *StateMachine) oldDir() string     { return filepath.Join(s.dir, "logs.old") }
-
-func (s *StateMachine) partDir(k PartitionKey) string { return filepath.Join(s.logsDir(), dirName(k)) }
-
-func logConfig(segmentBytes int64) partlog.Config {
-	return partlog.Config{SegmentBytes: segmentBytes}
+// ReplicaDir is where the replica of shardID with replicaID keeps its data.
+func ReplicaDir(dir string, shardID, replicaID uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("group-%d-%d", shardID, replicaID))
 }
 
-// Open loads the pebble state, opens each partition's log and truncates it
-// to the next offset persisted with the applied index (dropping what was
-// appended by Updates whose pebble batch did not survive), removes
-// directories that belong to no partition, and returns the applied index.
-//
-// Limitation: segment files are fsynced only by Sync. After a power loss
-// (not a process crash) a log can be shorter than its persisted state, if
-// pebble's unsynced batches survived but the segment bytes did not. Open
-// then fails with ErrDataLost rather than serve a hole; remove the replica's
-// data so that it rejoins from a snapshot.
+func (s *StateMachine) stateDir() string   { return filepath.Join(s.dir, "state") }
+func (s *StateMachine) segsDir() string    { return filepath.Join(s.dir, "segments") }
+func (s *StateMachine) stagingDir() string { return filepath.Join(s.dir, "segments.restore") }
+func (s *StateMachine) oldDir() string     { return filepath.Join(s.dir, "segments.old") }
+
+// Open loads the pebble state and opens the group log, which cuts its
+// segments back to what the index persisted with the applied index covers,
+// and returns the applied index. If the group log finds bytes the index
+// covers missing (a power loss before Sync), or a FAILED marker is there,
+// Open writes the marker and fails; the node handles the marker at the next
+// start (see FailedMarker).
 func (s *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
 	idx, err := s.open(stopc)
 	if err == nil && s.reg != nil {
@@ -117,10 +121,18 @@ func (s *StateMachine) open(stopc <-chan struct{}) (uint64, error) {
 	if s.db != nil {
 		return 0, errors.New("datagroup: already open")
 	}
-	if err := os.MkdirAll(s.logsDir(), 0o755); err != nil {
+	if _, err := os.Stat(FailedMarker(s.dir)); err == nil {
+		return 0, fmt.Errorf("datagroup: %s: replica marked failed earlier; the node must rebuild it", s.dir)
+	}
+	for _, d := range []string{s.stagingDir(), s.oldDir()} {
+		if err := os.RemoveAll(d); err != nil {
+			return 0, fmt.Errorf("datagroup: open: %w", err)
+		}
+	}
+	if err := os.MkdirAll(s.stateDir(), 0o755); err != nil {
 		return 0, fmt.Errorf("datagroup: open: %w", err)
 	}
-	db, err := pebble.Open(s.stateDir(), s.pebbleOptions())
+	db, err := pebble.Open(s.stateDir(), pebblekv.Options(s.log))
 	if err != nil {
 		return 0, fmt.Errorf("datagroup: open %s: %w", s.stateDir(), err)
 	}
@@ -129,206 +141,90 @@ func (s *StateMachine) open(stopc <-chan struct{}) (uint64, error) {
 		// A RecoverFromSnapshot was interrupted: nothing here is usable.
 		// Report index 0 so that Dragonboat recovers the snapshot again.
 		s.log.Warn().Msg("interrupted snapshot recovery found; discarding the replica's state")
-		if err = wipe(db, s.logsDir()); err == nil {
+		if err = wipe(db, s.segsDir()); err == nil {
 			st = &loaded{parts: map[PartitionKey]*partition{}}
 		}
 	}
+	var gl *grouplog.Store
 	if err == nil {
-		err = s.openLogs(db, st, stopc)
+		gl, err = grouplog.Open(s.segsDir(), db, s.cfg)
 	}
 	if err != nil {
 		_ = db.Close()
 		if errors.Is(err, sm.ErrOpenStopped) {
 			return 0, sm.ErrOpenStopped
 		}
+		if errors.Is(err, grouplog.ErrDataLost) {
+			s.markFailed(err)
+		}
 		return 0, fmt.Errorf("datagroup: open %s: %w", s.dir, err)
 	}
-	s.db, s.applied = db, st.applied
-	s.touched = map[*partition]struct{}{}
+	for _, p := range st.parts {
+		p.publish()
+	}
+	s.applied = st.applied
 	s.mu.Lock()
+	s.db, s.gl = db, gl
 	s.parts, s.keys, s.closed = st.parts, st.keys, false
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
+	s.startReclaimer()
 	s.log.Info().Uint64("applied", st.applied).Int("partitions", len(st.keys)).Msg("data group state machine opened")
 	return st.applied, nil
 }
 
-// wipe deletes every record and log (synced).
-func wipe(db *pebble.DB, logs string) error {
-	if err := os.RemoveAll(logs); err != nil {
+// FailedMarker is the file whose presence in a replica directory means the
+// replica stopped on a storage failure (or lost data in a power loss) and
+// must not be opened again as is: node/ discards its data and replays its
+// Raft log, or leaves it stopped when the log was compacted (node/rebuild.go).
+func FailedMarker(replicaDir string) string { return filepath.Join(replicaDir, "FAILED") }
+
+// markFailed writes the FAILED marker with the reason and logs it.
+func (s *StateMachine) markFailed(cause error) {
+	s.log.Error().Err(cause).Str("dir", s.dir).
+		Msg("data-group replica stopped on a storage failure; marked FAILED, the node rebuilds or retires it at the next start")
+	msg := fmt.Sprintf("%s: %v\n", time.Now().UTC().Format(time.RFC3339), cause)
+	if err := os.WriteFile(FailedMarker(s.dir), []byte(msg), 0o644); err == nil {
+		_ = fsutil.SyncDir(s.dir)
+	}
+}
+
+// wipe deletes every record and segment (synced).
+func wipe(db *pebble.DB, segs string) error {
+	if err := os.RemoveAll(segs); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(logs, 0o755); err != nil {
-		return err
-	}
-	if err := fsyncDir(filepath.Dir(logs)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(segs)); err != nil {
 		return err
 	}
 	return db.DeleteRange(keyMin, keyMax, pebble.Sync)
 }
 
-// openLogs opens every partition of st and brings its log to the persisted
-// offsets; on error the logs opened so far are closed.
-func (s *StateMachine) openLogs(db *pebble.DB, st *loaded, stopc <-chan struct{}) (err error) {
-	for _, d := range []string{s.stagingDir(), s.oldDir()} {
-		if err := os.RemoveAll(d); err != nil {
-			return err
-		}
-	}
-	defer func() {
-		if err != nil {
-			closeLogs(st.parts)
-		}
-	}()
-	known := make(map[string]bool, len(st.keys))
-	for _, k := range st.keys {
-		if stopped(stopc) {
-			return sm.ErrOpenStopped
-		}
-		p := st.parts[k]
-		known[dirName(k)] = true
-		if p.log, err = partlog.Open(s.partDir(k), logConfig(p.segmentBytes)); err != nil {
-			return err
-		}
-		persisted := p.start
-		if err := alignLog(p); err != nil {
-			return fmt.Errorf("partition %s: %w", dirName(k), err)
-		}
-		if p.start != persisted {
-			// Keep the record equal to the log: snapshots copy both.
-			if err := db.Set(partitionKey(k), encodePartition(p), pebble.NoSync); err != nil {
-				return err
-			}
-		}
-	}
-	// Directories of partitions created by an Update whose pebble batch was
-	// lost, or deleted by one whose removal did not finish.
-	ents, err := os.ReadDir(s.logsDir())
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if !known[e.Name()] {
-			if err := os.RemoveAll(filepath.Join(s.logsDir(), e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// alignLog makes p.log end at p.next and start at p.start (both persisted).
-func alignLog(p *partition) error {
-	if got := p.log.NextOffset(); got < p.next {
-		return fmt.Errorf("%w: log ends at offset %d, state says %d (segment data lost in a power "+
-			"loss before Sync; remove this replica's data so that it rejoins from a snapshot)",
-			ErrDataLost, got, p.next)
-	}
-	if err := p.log.TruncateTo(p.next); err != nil {
-		return err
-	}
-	if p.log.StartOffset() < p.start {
-		if err := p.log.DeleteRecordsBefore(p.start); err != nil {
-			return err
-		}
-	}
-	// A DeleteRecords or retention beyond the persisted state is replayed
-	// identically; until then nothing below the log's start can be served.
-	if start := p.log.StartOffset(); start != p.start {
-		p.start = start
-		if es := trimEpochs(p.epochs, start); es != nil {
-			p.epochs = es
-		}
-	}
-	return nil
-}
-
-func closeLogs(parts map[PartitionKey]*partition) {
-	for _, p := range parts {
-		if p.log != nil {
-			_ = p.log.Close()
-		}
-	}
-}
-
 // pebbleSource iterates every key of r (a DB or a Snapshot), checking stopc
 // every 1024 keys (dbsm.ErrOpenStopped).
 func pebbleSource(r pebble.Reader, stopc <-chan struct{}) kvSource {
-	return func(fn func(k, v []byte) error) error {
-		it := r.NewIter(&pebble.IterOptions{LowerBound: keyMin, UpperBound: keyMax})
-		n := 0
-		for valid := it.First(); valid; valid = it.Next() {
-			if n++; n%1024 == 0 && stopped(stopc) {
-				_ = it.Close()
-				return sm.ErrOpenStopped
-			}
-			if err := fn(it.Key(), it.Value()); err != nil {
-				_ = it.Close()
-				return err
-			}
-		}
-		return it.Close()
-	}
+	return pebblekv.Iter(r, keyMin, keyMax, stopc)
 }
 
-func stopped(stopc <-chan struct{}) bool {
-	select {
-	case <-stopc:
-		return true
-	default:
-		return false
-	}
-}
-
-// Sync fsyncs the logs touched since the last Sync, the logs directory if
-// partitions were created or removed, then pebble's WAL (which holds every
-// applied batch). Logs first: once the applied index is durable, so is the
-// data it covers.
+// Sync fsyncs the group log's segments written since the last Sync (and
+// its directory if files were created), then pebble, whose WAL holds every
+// applied batch. Segments first: once the applied index is durable, so is
+// the data its index covers.
 func (s *StateMachine) Sync() error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	if s.db == nil {
 		return ErrClosed
 	}
-	// Sorted, so that a failure is reported the same way each time.
-	ps := make([]*partition, 0, len(s.touched))
-	for p := range s.touched {
-		ps = append(ps, p)
-	}
-	slices.SortFunc(ps, func(a, b *partition) int { return compareKeys(a.key, b.key) })
-	for _, p := range ps {
-		if err := p.log.Sync(); err != nil {
-			return fmt.Errorf("datagroup: sync %s: %w", dirName(p.key), err)
-		}
-		delete(s.touched, p)
-	}
-	if s.dirSync {
-		if err := fsyncDir(s.logsDir()); err != nil {
-			return fmt.Errorf("datagroup: sync: %w", err)
-		}
-		s.dirSync = false
-	}
-	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+	if err := s.gl.Sync(); err != nil {
 		return fmt.Errorf("datagroup: sync: %w", err)
 	}
 	return nil
 }
 
-func fsyncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// Close closes the logs and pebble (no fsync: Dragonboat calls Sync before
-// it relies on anything). Reads afterwards return ErrClosed; Close is
-// idempotent.
+// Close stops the reclaimer and closes the group log and pebble (no fsync:
+// Dragonboat calls Sync before it relies on anything). Reads afterwards
+// return ErrClosed; Close is idempotent.
 func (s *StateMachine) Close() error {
 	wasOpen, err := s.close()
 	if wasOpen && s.reg != nil {
@@ -338,39 +234,88 @@ func (s *StateMachine) Close() error {
 }
 
 func (s *StateMachine) close() (wasOpen bool, _ error) {
+	s.stopReclaimer()
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	if s.db == nil {
 		return false, nil
 	}
 	s.mu.Lock()
-	parts := s.parts
+	db, gl := s.db, s.gl
+	s.db, s.gl = nil, nil
 	s.parts, s.keys, s.closed = nil, nil, true
 	close(s.changed) // wake long polls; Changed() now returns a closed channel
 	s.mu.Unlock()
-	var err error
-	for _, k := range sortedKeys(parts) {
-		if cerr := parts[k].log.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}
-	if cerr := s.db.Close(); cerr != nil && err == nil {
+	err := gl.Close()
+	if cerr := db.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
-	s.db, s.touched = nil, nil
 	if err != nil {
 		return true, fmt.Errorf("datagroup: close: %w", err)
 	}
 	return true, nil
 }
 
-func sortedKeys(parts map[PartitionKey]*partition) []PartitionKey {
-	ks := make([]PartitionKey, 0, len(parts))
-	for k := range parts {
-		ks = append(ks, k)
-	}
-	slices.SortFunc(ks, compareKeys)
-	return ks
+// ReclaimInterval is how often the reclaimer looks for group segments to
+// free, besides when Updates delete data.
+const ReclaimInterval = 10 * time.Second
+
+func (s *StateMachine) startReclaimer() {
+	s.stopc, s.done, s.reclaim = make(chan struct{}), make(chan struct{}), make(chan struct{}, 1)
+	go func(stopc, done, kick chan struct{}) {
+		defer close(done)
+		t := time.NewTicker(ReclaimInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopc:
+				return
+			case <-t.C:
+			case <-kick:
+			}
+			if _, _, err := s.Reclaim(); err != nil && !errors.Is(err, ErrClosed) {
+				s.log.Error().Err(err).Msg("reclaiming group segments failed")
+			}
+		}
+	}(s.stopc, s.done, s.reclaim)
 }
 
-func (s *StateMachine) pebbleOptions() *pebble.Options { return statemachine.PebbleOptions(s.log) }
+func (s *StateMachine) stopReclaimer() {
+	s.applyMu.Lock()
+	stopc, done := s.stopc, s.done
+	s.stopc, s.done = nil, nil
+	s.applyMu.Unlock()
+	if stopc != nil {
+		close(stopc)
+		<-done
+	}
+}
+
+// kickReclaim wakes the reclaimer (after an Update deleted data).
+func (s *StateMachine) kickReclaim() {
+	select {
+	case s.reclaim <- struct{}{}:
+	default:
+	}
+}
+
+// Reclaim frees the group segments no partition needs (grouplog.Reclaim),
+// between two Updates. It returns the bytes freed and copied.
+func (s *StateMachine) Reclaim() (freed, copied int64, err error) {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if s.db == nil {
+		return 0, 0, ErrClosed
+	}
+	return s.gl.Reclaim()
+}
+
+// Stats describes the replica's group log (for /metrics).
+func (s *StateMachine) Stats() grouplog.Stats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.gl == nil {
+		return grouplog.Stats{}
+	}
+	return s.gl.Stats()
+}

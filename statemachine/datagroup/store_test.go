@@ -13,10 +13,10 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 )
 
-// segFiles lists a partition's .log files.
-func segFiles(t testing.TB, h *harness, k PartitionKey) []string {
+// segFiles lists the replica's group segment files.
+func segFiles(t testing.TB, h *harness) []string {
 	t.Helper()
-	fs, err := filepath.Glob(filepath.Join(h.sm.partDir(k), "*.log"))
+	fs, err := filepath.Glob(filepath.Join(h.sm.segsDir(), "*.seg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,22 +60,39 @@ func TestDatagroupRestartTruncatesUnpersistedAppends(t *testing.T) {
 	h := newHarness(t)
 	h.apply(produce(1, part(k1, plain(3))))
 	d := h.digest()
+	st := h.sm.Stats()
 	h.sm.Close()
-	// Simulate an Update whose appends reached the log but whose pebble
-	// batch did not: a valid batch at offset 3, and a torn one after it.
-	extra := plain(2)
-	extra[7] = 3 // base offset 3
-	files := segFiles(t, h, k1)
-	f, err := os.OpenFile(files[len(files)-1], os.O_WRONLY|os.O_APPEND, 0)
+	// Simulate an Update whose appends reached the segment but whose pebble
+	// batch did not: bytes beyond what the index covers, and a stray file
+	// (a spare, or a segment whose first append was lost).
+	files := segFiles(t, h)
+	var active string
+	for _, f := range files {
+		if fi, _ := os.Stat(f); fi.Size() == st.Bytes {
+			active = f
+		}
+	}
+	if active == "" {
+		t.Fatalf("no segment of %d bytes in %v", st.Bytes, files)
+	}
+	f, err := os.OpenFile(active, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(extra)
-	f.Write(extra[:20])
+	f.Write(plain(2))
+	f.Write([]byte("torn"))
 	f.Close()
+	stray := filepath.Join(h.sm.segsDir(), "00000000000000ff.seg")
+	os.WriteFile(stray, []byte("junk"), 0o644)
 	h.open()
 	if _, hwm := h.sm.Offsets(k1); hwm != 3 {
 		t.Fatalf("hwm %d after reopen, want 3", hwm)
+	}
+	if fi, _ := os.Stat(active); fi.Size() != st.Bytes {
+		t.Fatalf("segment not cut back: %d bytes, want %d", fi.Size(), st.Bytes)
+	}
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Fatalf("stray segment kept: %v", err)
 	}
 	if h.digest() != d {
 		t.Fatal("digest changed")
@@ -83,29 +100,6 @@ func TestDatagroupRestartTruncatesUnpersistedAppends(t *testing.T) {
 	// Re-applying gives offsets from 3 again.
 	if r := h.one(produce(1, part(k1, plain(1))))[0]; r.BaseOffset != 3 {
 		t.Fatalf("base %d", r.BaseOffset)
-	}
-	// A partition created by an unpersisted Update is removed.
-	h.sm.Close()
-	stray := filepath.Join(h.dir, "group-7-1", "logs", dirName(k3))
-	os.MkdirAll(stray, 0o755)
-	h.open()
-	if _, err := os.Stat(stray); !os.IsNotExist(err) {
-		t.Fatalf("stray directory kept: %v", err)
-	}
-}
-
-func TestDatagroupRestartDataLost(t *testing.T) {
-	h := newHarness(t)
-	h.apply(produce(1, part(k1, plain(3))), produce(1, part(k1, plain(3))))
-	h.sm.Close()
-	files := segFiles(t, h, k1)
-	fi, _ := os.Stat(files[0])
-	if err := os.Truncate(files[0], fi.Size()/2+10); err != nil {
-		t.Fatal(err)
-	}
-	h.sm = NewFactory(h.dir, h.sm.log, nil)(7, 1).(*StateMachine)
-	if _, err := h.sm.Open(nil); !errors.Is(err, ErrDataLost) {
-		t.Fatalf("Open of a short log: %v", err)
 	}
 }
 
@@ -157,8 +151,8 @@ func TestDatagroupReplicasAgree(t *testing.T) {
 	if a.digest() != b.digest() {
 		t.Fatal("replicas fed the same entries differ")
 	}
-	if len(segFiles(t, a, k1)) < 2 {
-		t.Fatal("workload did not roll segments")
+	if len(a.sm.gl.LogicalSegments(k1)) < 2 {
+		t.Fatal("workload did not roll logical segments")
 	}
 	// And differ after one more entry on one side.
 	a.apply(produce(1, part(k1, plain(1))))
@@ -294,8 +288,8 @@ func TestDatagroupRetention(t *testing.T) {
 		b := mkBatch(batchSpec{n: 5, valueSize: 10, ts: int64(1000 * (i + 1))})
 		h.one(produce(1, ProducePart{Key: k1, SegmentBytes: 250, Records: b}))
 	}
-	if n := len(segFiles(t, h, k1)); n != 6 {
-		t.Fatalf("%d segments", n)
+	if n := len(h.sm.gl.LogicalSegments(k1)); n != 6 {
+		t.Fatalf("%d logical segments", n)
 	}
 	rs := h.one(Retention{NowMs: 10000, Parts: []RetentionPart{
 		{Key: k1, RetentionMs: 7500, RetentionBytes: -1}, // maxTs < 2500: the first two segments
@@ -341,12 +335,12 @@ func TestDatagroupDeletePartitions(t *testing.T) {
 	if err := h.sm.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	dir := h.sm.partDir(k1)
+	live := h.sm.Stats().LiveBytes
 	rs := h.one(DeletePartitions{Keys: []PartitionKey{k1, k3}})
 	wantCode(t, rs[0], CodeOK)
 	wantCode(t, rs[1], CodeUnknownPartition)
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Fatalf("log directory still there: %v", err)
+	if st := h.sm.Stats(); st.LiveBytes >= live || st.LiveBytes <= 0 {
+		t.Fatalf("live bytes %d after deleting k1, %d before", st.LiveBytes, live)
 	}
 	if ps := h.sm.Partitions(); len(ps) != 1 || ps[0] != k2 {
 		t.Fatalf("partitions %v", ps)
@@ -430,43 +424,4 @@ func TestDatagroupConcurrentReads(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-}
-
-// TestDatagroupCrashInDeleteRecords: a DeleteRecords whose log change
-// happened but whose pebble batch was lost is replayed to the same state,
-// and the replica can still produce a valid snapshot.
-func TestDatagroupCrashInDeleteRecords(t *testing.T) {
-	h, ref := newHarness(t), newHarness(t)
-	cmds := []Command{
-		produce(1, ProducePart{Key: k1, SegmentBytes: 200, Records: plain(3)}),
-		produce(2, ProducePart{Key: k1, SegmentBytes: 200, Records: plain(3)}),
-		produce(3, ProducePart{Key: k1, SegmentBytes: 200, Records: plain(3)}),
-	}
-	del := DeleteRecords{Parts: []DeleteRecordsPart{{Key: k1, Offset: 7}}}
-	h.apply(cmds...)
-	ref.apply(append(cmds, del)...)
-	// The "crash": the log moved, pebble did not.
-	if err := h.sm.parts[k1].log.DeleteRecordsBefore(7); err != nil {
-		t.Fatal(err)
-	}
-	h.reopen()
-	h.apply(del)
-	if h.digest() != ref.digest() {
-		t.Fatal("replayed DeleteRecords diverged")
-	}
-	ctx, err := h.sm.PrepareSnapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := h.sm.SaveSnapshot(ctx, &buf, nil); err != nil {
-		t.Fatal(err)
-	}
-	dst := newHarness(t)
-	if err := dst.sm.RecoverFromSnapshot(&buf, nil); err != nil {
-		t.Fatal(err)
-	}
-	if dst.digest() != ref.digest() {
-		t.Fatal("snapshot of the recovered replica differs")
-	}
 }

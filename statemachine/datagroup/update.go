@@ -9,15 +9,19 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 )
 
-// tx collects what an Update changed, for its pebble batch.
+// tx collects what an Update changed. b is an indexed pebble batch: the
+// group log writes its index entries into it as batches are appended, and
+// deletions read it, so they see the entries appended earlier in the same
+// Update.
 type tx struct {
+	b        *pebble.Batch
 	parts    []*partition // partition records to rewrite, in first-touch order
 	partSet  map[*partition]bool
 	prods    []prodRef // producer records to rewrite or delete
 	prodSet  map[prodRef]bool
 	deleted  []PartitionKey // partitions whose records go
-	removed  []*partition   // logs to remove once the deletion is committed
 	appended bool
+	dropped  bool // data was deleted: wake the reclaimer
 }
 
 type prodRef struct {
@@ -25,7 +29,9 @@ type prodRef struct {
 	pid int64
 }
 
-func newTx() *tx { return &tx{partSet: map[*partition]bool{}, prodSet: map[prodRef]bool{}} }
+func newTx(db *pebble.DB) *tx {
+	return &tx{b: db.NewIndexedBatch(), partSet: map[*partition]bool{}, prodSet: map[prodRef]bool{}}
+}
 
 func (t *tx) markPart(p *partition) {
 	if !t.partSet[p] {
@@ -42,26 +48,17 @@ func (t *tx) markProducer(p *partition, pid int64) {
 	}
 }
 
-func (t *tx) pending() bool { return len(t.parts) > 0 || len(t.prods) > 0 || len(t.deleted) > 0 }
-
-// deletesData reports commands that delete log data in place.
-func deletesData(cmd Command) bool {
-	switch cmd.(type) {
-	case DeleteRecords, Retention:
-		return true
-	}
-	return false
-}
-
 // Update applies committed entries. Each entry's Result has Value = number
 // of parts and Data = EncodeResult. An entry that does not decode is logged
 // and gets a result of zero parts; an unknown op (a newer binary proposed
 // it) fails Update, which stops the node rather than let replicas diverge.
-// The logs are appended without fsync; every record change and the last
-// index go to pebble in one batch (NoSync), except that an entry deleting
-// partitions is committed before their directories are removed, and the
-// entries before a DeleteRecords or Retention are committed before it runs.
-// An error is returned only if storage fails.
+// Batches are appended to the group log's active segment without fsync
+// (the Raft log is the durable copy); the index entries, every record
+// change and the last index go to pebble in one batch (NoSync). Update
+// creates no file: the group log rolls to a segment prepared ahead. An
+// error is returned only if storage fails; the replica is then marked
+// failed (FailedMarker) so that it is rebuilt rather than fail again at the
+// same entry on every restart.
 func (s *StateMachine) Update(ents []sm.Entry) ([]sm.Entry, error) {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
@@ -71,29 +68,27 @@ func (s *StateMachine) Update(ents []sm.Entry) ([]sm.Entry, error) {
 	if len(ents) == 0 {
 		return ents, nil
 	}
-	t := newTx()
+	out, err := s.update(ents)
+	if err != nil && !errors.Is(err, ErrUnknownOp) {
+		// An unknown op is fixed by upgrading the binary, not by
+		// discarding the replica.
+		s.markFailed(err)
+	}
+	return out, err
+}
+
+func (s *StateMachine) update(ents []sm.Entry) ([]sm.Entry, error) {
+	t := newTx(s.db)
+	defer t.b.Close()
 	last := s.applied
-	appended := false
 	for i := range ents {
 		e := &ents[i]
 		if e.Index <= last {
 			panic(fmt.Sprintf("datagroup: entry index %d after applied index %d", e.Index, last))
 		}
-		prev := last
 		last = e.Index
 		var parts []PartResult
 		cmd, err := Decode(e.Cmd)
-		if err == nil && deletesData(cmd) && t.pending() {
-			// Persist the appends before records are deleted: a crash
-			// between the two would leave a log whose start is beyond the
-			// persisted next offset, which Open can only reset, changing
-			// the segment layout that retention depends on.
-			if err := s.commit(t, prev); err != nil {
-				return nil, err
-			}
-			appended = appended || t.appended
-			t = newTx()
-		}
 		switch {
 		case errors.Is(err, ErrUnknownOp):
 			return nil, fmt.Errorf("datagroup: entry %d: %w: this binary is older than the one that proposed it; upgrade it", e.Index, err)
@@ -101,28 +96,24 @@ func (s *StateMachine) Update(ents []sm.Entry) ([]sm.Entry, error) {
 			s.log.Error().Err(err).Uint64("index", e.Index).Int("bytes", len(e.Cmd)).
 				Msg("undecodable data-group command; answering with no parts")
 		default:
-			if parts, err = s.apply(t, cmd); err != nil {
+			if parts, err = s.apply(t, cmd, e.Index); err != nil {
 				return nil, fmt.Errorf("datagroup: entry %d: %w", e.Index, err)
 			}
 		}
 		e.Result = sm.Result{Value: uint64(len(parts)), Data: EncodeResult(Result{Parts: parts})}
-		if len(t.removed) > 0 {
-			// Commit the deletion before the directories go, so that a
-			// crash never leaves records whose log is missing.
-			if err := s.commit(t, last); err != nil {
-				return nil, err
-			}
-			s.removeLogs(t)
-			appended = appended || t.appended
-			t = newTx()
-		}
 	}
 	if err := s.commit(t, last); err != nil {
 		return nil, err
 	}
 	s.applied = last
-	if appended || t.appended {
+	for _, p := range t.parts {
+		p.publish()
+	}
+	if t.appended {
 		s.notify()
+	}
+	if t.dropped {
+		s.kickReclaim()
 	}
 	return ents, nil
 }
@@ -135,10 +126,10 @@ func (s *StateMachine) notify() {
 	s.mu.Unlock()
 }
 
-// commit writes t's records and the applied index in one pebble batch.
+// commit writes t's records, the group log's changed records and the
+// applied index in t's pebble batch and commits it (NoSync).
 func (s *StateMachine) commit(t *tx, index uint64) error {
-	b := s.db.NewBatch()
-	defer b.Close()
+	b := t.b
 	err := func() error {
 		for _, k := range t.deleted {
 			if err := b.Delete(partitionKey(k), nil); err != nil {
@@ -172,6 +163,9 @@ func (s *StateMachine) commit(t *tx, index uint64) error {
 				return err
 			}
 		}
+		if err := s.gl.Stage(b); err != nil {
+			return err
+		}
 		if err := b.Set(keyApplied, u64Value(index), nil); err != nil {
 			return err
 		}
@@ -181,17 +175,6 @@ func (s *StateMachine) commit(t *tx, index uint64) error {
 		return fmt.Errorf("datagroup: write entries up to %d: %w", index, err)
 	}
 	return nil
-}
-
-// removeLogs deletes the directories of t's deleted partitions. A failure
-// is logged: Open removes directories that belong to no partition.
-func (s *StateMachine) removeLogs(t *tx) {
-	for _, p := range t.removed {
-		if err := p.log.Remove(); err != nil {
-			s.log.Error().Err(err).Str("partition", dirName(p.key)).Msg("removing a deleted partition's log")
-		}
-	}
-	s.dirSync = true
 }
 
 // addPartition publishes a new partition.

@@ -1,4 +1,4 @@
-package partlog
+package grouplog
 
 import (
 	"encoding/binary"

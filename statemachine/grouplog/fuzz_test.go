@@ -1,11 +1,11 @@
-package partlog
+package grouplog
 
 import (
 	"bytes"
 	"testing"
 )
 
-func FuzzPartlogParseBatches(f *testing.F) {
+func FuzzGrouplogParseBatches(f *testing.F) {
 	one := mkBatch(0, 3, 20, 1_000)
 	two := append(mkBatch(5, 1, 0, 7), mkBatch(6, 10, 3, 8)...)
 	lat := mkBatch(9, 2, 5, 1)

@@ -1,4 +1,4 @@
-package partlog
+package grouplog
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func TestPartlogParseBatches(t *testing.T) {
+func TestGrouplogParseBatches(t *testing.T) {
 	var buf []byte
 	var want []kmsg.RecordBatch
 	for i, n := range []int{1, 5, 0, 30} {
@@ -48,7 +48,7 @@ func TestPartlogParseBatches(t *testing.T) {
 	}
 }
 
-func TestPartlogParseBatchesErrors(t *testing.T) {
+func TestGrouplogParseBatchesErrors(t *testing.T) {
 	good := mkBatch(0, 3, 20, 5)
 	resum := func(b []byte) []byte {
 		binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], castagnoli))
@@ -86,7 +86,7 @@ func TestPartlogParseBatchesErrors(t *testing.T) {
 	}
 }
 
-func TestPartlogBatchRewrite(t *testing.T) {
+func TestGrouplogBatchRewrite(t *testing.T) {
 	b := mkBatch(0, 4, 16, 1_000)
 	b[22] |= 3 // lz4 compression bits (attributes low byte), CRC recomputed below
 	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], castagnoli))

@@ -1,5 +1,0 @@
-//go:build !unix
-
-package bench
-
-func fdHeadroom() (int64, bool) { return 0, false }
