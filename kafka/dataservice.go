@@ -8,7 +8,7 @@ import (
 )
 
 // RecordService is what the Kafka front needs from the data path
-// (topics/records). Every method answers a whole Kafka request in one call;
+// (datapath). Every method answers a whole Kafka request in one call;
 // results come back in request order, one per requested topic and
 // partition, with per-partition errors that wrap the records sentinels
 // (mapped to Kafka codes in errors.go).

@@ -23,7 +23,7 @@ import (
 //     leaves the retry to the caller, who can check what happened;
 //   - closed (node shutting down) -> NOT_CONTROLLER, to move to another node.
 //
-// The data path (topics/records) has its own pair: not ready ->
+// The data path (datapath) has its own pair: not ready ->
 // NOT_LEADER_OR_FOLLOWER (kgo refreshes metadata and retries the partition),
 // timeout -> REQUEST_TIMED_OUT. Its sentinels come first, so a records error
 // that also wraps a topics error keeps its data-path code.
@@ -34,7 +34,7 @@ import (
 // delivery timeout ends; nothing was proposed. Produce v0-3 clients predate
 // that code and get NOT_LEADER_OR_FOLLOWER instead (handle_produce.go).
 //
-// The group coordinator (topics/groups) has its own sentinels; routing
+// The group coordinator (coordinator/consumergroup) has its own sentinels; routing
 // failures map to the codes Kafka uses so that clients find the
 // coordinator again: NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE,
 // COORDINATOR_LOAD_IN_PROGRESS.

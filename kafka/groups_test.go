@@ -14,7 +14,7 @@ import (
 
 // fakeGroups is a GroupService that records the last request of each kind
 // and answers with canned results (or err when set). The coordinator itself
-// is tested in topics/groups and, with real clients, in cmd/broker.
+// is tested in coordinator/consumergroup and, with real clients, in cmd/broker.
 type fakeGroups struct {
 	mu       sync.Mutex
 	err      error // answered for every item when set

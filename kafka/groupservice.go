@@ -10,7 +10,7 @@ import (
 )
 
 // GroupService is what the Kafka front needs from the group coordinator
-// (topics/groups). Every method answers a whole Kafka request (or one group
+// (coordinator/consumergroup). Every method answers a whole Kafka request (or one group
 // of it); results come back in request order with per-item errors that wrap
 // the groups sentinels (mapped to Kafka codes in errors.go).
 type GroupService interface {

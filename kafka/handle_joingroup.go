@@ -4,7 +4,7 @@ package kafka
 //
 // Behavior:
 //   - The classic group protocol, as Kafka's coordinator runs it
-//     (topics/groups): the request waits until the group's join phase
+//     (coordinator/consumergroup): the request waits until the group's join phase
 //     completes, at most the group's rebalance timeout; members that do not
 //     rejoin by then are removed. A new group waits
 //     group.initial.rebalance.delay.ms for more members first.
