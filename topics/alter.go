@@ -51,23 +51,12 @@ func (s *Service) AlterConfigs(ctx context.Context, specs []AlterSpec, validateO
 	return p.results, nil
 }
 
-// alterPlan is a planned (Incremental)AlterConfigs request.
-type alterPlan struct {
-	results []TopicResult
-	batch   statemachine.Batch
-	at      []int // index in batch.Cmds of spec i's AlterConfigs, -1 if none
-}
-
 // planAlter validates specs against view and builds one batch of
 // AlterConfigs commands. An incremental spec without ops is a success
 // without a command.
-func planAlter(specs []AlterSpec, view *View) alterPlan {
-	p := alterPlan{results: make([]TopicResult, len(specs)), at: make([]int, len(specs))}
-	names := make([]string, len(specs))
-	for i, sp := range specs {
-		names[i] = sp.Name
-	}
-	dup := duplicates(names)
+func planAlter(specs []AlterSpec, view *View) batchPlan {
+	p := newBatchPlan(len(specs))
+	dup := duplicateNames(specs, func(sp AlterSpec) string { return sp.Name })
 	byName := make(map[string]*Topic, len(view.Topics))
 	for _, t := range view.Topics {
 		byName[t.Name] = t

@@ -237,10 +237,8 @@ type createInput struct {
 
 // createPlan is a planned CreateTopics request.
 type createPlan struct {
-	results []TopicResult // final for failed specs; the would-be outcome for the others
-	batch   statemachine.Batch
-	at      []int // index in batch.Cmds of spec i's CreateTopic, -1 if not proposed
-	placed  int   // partitions placed automatically (the rotation advanced by this much)
+	batchPlan     // at: spec i's CreateTopic(Placed)
+	placed    int // partitions placed automatically (the rotation advanced by this much)
 }
 
 // validCreate is a spec that passed validation.
@@ -256,12 +254,8 @@ type validCreate struct {
 // one AssignReplicas for each partition. It is pure but
 // for calling newID once per proposed topic.
 func planCreate(in createInput) createPlan {
-	p := createPlan{results: make([]TopicResult, len(in.specs)), at: make([]int, len(in.specs))}
-	names := make([]string, len(in.specs))
-	for i, sp := range in.specs {
-		names[i] = sp.Name
-	}
-	dup := duplicates(names)
+	p := createPlan{batchPlan: newBatchPlan(len(in.specs))}
+	dup := duplicateNames(in.specs, func(sp CreateSpec) string { return sp.Name })
 	registered := registeredSet(in.brokers)
 	live := liveCount(in.brokers)
 

@@ -65,18 +65,11 @@ func (s *Service) Delete(ctx context.Context, specs []DeleteSpec) ([]TopicResult
 	return p.results, nil
 }
 
-// deletePlan is a planned DeleteTopics request.
-type deletePlan struct {
-	results []TopicResult
-	batch   statemachine.Batch
-	at      []int // index in batch.Cmds of spec i's DeleteTopic, -1 if none
-}
-
 // planDelete resolves specs against view and builds one batch of
 // DeleteTopic commands. A topic named twice (by name or ID, after
 // resolution) gets ErrDuplicateTopic on every occurrence.
-func planDelete(specs []DeleteSpec, view *View) deletePlan {
-	p := deletePlan{results: make([]TopicResult, len(specs)), at: make([]int, len(specs))}
+func planDelete(specs []DeleteSpec, view *View) batchPlan {
+	p := newBatchPlan(len(specs))
 	byName := make(map[string]*Topic, len(view.Topics))
 	byID := make(map[TopicID]*Topic, len(view.Topics))
 	for _, t := range view.Topics {

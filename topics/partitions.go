@@ -89,24 +89,13 @@ type partitionsInput struct {
 	maxPartitions int
 }
 
-// partitionsPlan is a planned CreatePartitions request.
-type partitionsPlan struct {
-	results []TopicResult
-	batch   statemachine.Batch
-	at      []int // index in batch.Cmds of spec i's AddPartitions, -1 if none
-}
-
 // planPartitions validates specs against the view and builds one batch:
 // per valid topic, AddPartitions{ExpectCount: current} followed by the
 // three commands of each new partition. Placement continues the ring at
 // the cluster's partition count.
-func planPartitions(in partitionsInput) partitionsPlan {
-	p := partitionsPlan{results: make([]TopicResult, len(in.specs)), at: make([]int, len(in.specs))}
-	names := make([]string, len(in.specs))
-	for i, sp := range in.specs {
-		names[i] = sp.Name
-	}
-	dup := duplicates(names)
+func planPartitions(in partitionsInput) batchPlan {
+	p := newBatchPlan(len(in.specs))
+	dup := duplicateNames(in.specs, func(sp PartitionsSpec) string { return sp.Name })
 	byName := make(map[string]*Topic, len(in.view.Topics))
 	for _, t := range in.view.Topics {
 		byName[t.Name] = t

@@ -7,27 +7,12 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/skiff-broker/skiff/statemachine/internal/batchtest"
 )
 
 // records encodes n uncompressed v2 records with valueSize-byte values.
-func records(n, valueSize int, seed int64) []byte {
-	var out []byte
-	for i := 0; i < n; i++ {
-		var body []byte
-		body = append(body, 0)                     // attributes
-		body = binary.AppendVarint(body, int64(i)) // timestamp delta
-		body = binary.AppendVarint(body, int64(i)) // offset delta
-		body = binary.AppendVarint(body, -1)       // null key
-		body = binary.AppendVarint(body, int64(valueSize))
-		for j := 0; j < valueSize; j++ {
-			body = append(body, byte(seed+int64(i*7+j)))
-		}
-		body = binary.AppendVarint(body, 0) // headers
-		out = binary.AppendVarint(out, int64(len(body)))
-		out = append(out, body...)
-	}
-	return out
-}
+func records(n, valueSize int, seed int64) []byte { return batchtest.Records(n, valueSize, seed) }
 
 // mkBatch builds a v2 batch with kmsg.RecordBatch: n records (0 gives an
 // empty batch spanning one offset), timestamps firstTs..firstTs+n-1.
