@@ -1,6 +1,10 @@
 package kafka
 
-// Fetch: v0-18
+// Fetch: v4-18
+//
+// v0-3 are not offered: Kafka 4 removed them (KIP-896), and they would need
+// down-conversion to MessageSet v0/v1.
+// A request at such a version closes the connection (conn.go).
 //
 // Behavior:
 //   - The whole request is one RecordService.Fetch call. The service waits
@@ -44,7 +48,7 @@ import (
 	"github.com/skiff-broker/skiff/datapath"
 )
 
-func init() { registerData(kmsg.Fetch, 0, 18, (*Server).handleFetch) }
+func init() { registerData(kmsg.Fetch, 4, 18, (*Server).handleFetch) }
 
 // Kafka's FetchMetadata epochs that mean a full fetch.
 const (

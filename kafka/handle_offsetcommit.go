@@ -1,6 +1,9 @@
 package kafka
 
-// OffsetCommit: v0-10
+// OffsetCommit: v2-10
+//
+// v0-1 are not offered: Kafka 4 removed them (KIP-896).
+// A request at such a version closes the connection (conn.go).
 //
 // Behavior:
 //   - One GroupService.Commit call: the valid partitions become one batch
@@ -35,7 +38,7 @@ import (
 	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
-func init() { registerGroup(kmsg.OffsetCommit, 0, 10, (*Server).handleOffsetCommit) }
+func init() { registerGroup(kmsg.OffsetCommit, 2, 10, (*Server).handleOffsetCommit) }
 
 func (s *Server) handleOffsetCommit(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.OffsetCommitRequest)

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // The APIs that must not be registered until they are implemented.
@@ -16,14 +18,14 @@ var notYet = []kmsg.Key{kmsg.AddPartitionsToTxn, kmsg.EndTxn, kmsg.ShareGroupHea
 
 // The data APIs: registered, but served only with a RecordService.
 var dataAPIs = map[kmsg.Key][2]int16{
-	kmsg.Produce: {0, 13}, kmsg.Fetch: {0, 18}, kmsg.ListOffsets: {0, 11}, kmsg.DeleteRecords: {0, 2},
-	kmsg.InitProducerID: {0, 5}, kmsg.OffsetForLeaderEpoch: {0, 4},
+	kmsg.Produce: {3, 13}, kmsg.Fetch: {4, 18}, kmsg.ListOffsets: {1, 11}, kmsg.DeleteRecords: {0, 2},
+	kmsg.InitProducerID: {0, 5}, kmsg.OffsetForLeaderEpoch: {2, 4},
 }
 
 // The group APIs: served only with a GroupService.
 var groupAPIs = map[kmsg.Key][2]int16{
 	kmsg.FindCoordinator: {0, 6}, kmsg.JoinGroup: {0, 9}, kmsg.SyncGroup: {0, 5}, kmsg.Heartbeat: {0, 4},
-	kmsg.LeaveGroup: {0, 5}, kmsg.OffsetCommit: {0, 10}, kmsg.OffsetFetch: {0, 10},
+	kmsg.LeaveGroup: {0, 5}, kmsg.OffsetCommit: {2, 10}, kmsg.OffsetFetch: {1, 10},
 	kmsg.DescribeGroups: {0, 6}, kmsg.ListGroups: {0, 5}, kmsg.DeleteGroups: {0, 3}, kmsg.OffsetDelete: {0, 0},
 }
 
@@ -35,9 +37,9 @@ var consumerAPIs = map[kmsg.Key][2]int16{
 
 func TestKafkaRegistry(t *testing.T) {
 	want := map[kmsg.Key][2]int16{
-		kmsg.ApiVersions: {0, 4}, kmsg.Metadata: {0, 13}, kmsg.CreateTopics: {0, 7},
-		kmsg.DeleteTopics: {0, 6}, kmsg.CreatePartitions: {0, 3}, kmsg.DescribeCluster: {0, 2},
-		kmsg.DescribeConfigs: {0, 4}, kmsg.AlterConfigs: {0, 2}, kmsg.IncrementalAlterConfigs: {0, 1},
+		kmsg.ApiVersions: {0, 4}, kmsg.Metadata: {0, 13}, kmsg.CreateTopics: {2, 7},
+		kmsg.DeleteTopics: {1, 6}, kmsg.CreatePartitions: {0, 3}, kmsg.DescribeCluster: {0, 2},
+		kmsg.DescribeConfigs: {1, 4}, kmsg.AlterConfigs: {0, 2}, kmsg.IncrementalAlterConfigs: {0, 1},
 	}
 	if len(registry) != len(want)+len(dataAPIs)+len(groupAPIs)+len(consumerAPIs) {
 		t.Errorf("registry has %d APIs, want %d", len(registry), len(want)+len(dataAPIs)+len(groupAPIs)+len(consumerAPIs))
@@ -306,5 +308,38 @@ func TestKafkaMetrics(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// Versions Kafka 4 removed (KIP-896) are neither advertised nor served: a
+// request at one closes the connection, and a client that cannot speak a
+// served version fails at once instead of talking past the broker.
+func TestKafkaOldVersionsRefused(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) {
+		c.Records = newFakeRecords(c.Topics.(*fakeTopics))
+		c.Groups = newFakeGroups()
+	})
+	refused := 0
+	for _, e := range registry {
+		if e.minV == 0 {
+			continue
+		}
+		refused++
+		rc := dialRaw(t, ts.addr)
+		req := kmsg.RequestForKey(e.key)
+		req.SetVersion(e.minV - 1)
+		rc.send(req)
+		rc.expectClosed()
+	}
+	if refused < 9 {
+		t.Errorf("%d APIs have a floor above v0, want at least 9 (KIP-896)", refused)
+	}
+
+	// A client pinned to Kafka 0.10.2 cannot produce (Produce v0-2 only):
+	// kgo sees the advertised floor and fails the request without sending it.
+	cl, _ := ts.clients(t, kgo.MaxVersions(kversion.V0_10_2()))
+	err := cl.ProduceSync(testCtx(t), &kgo.Record{Topic: "t", Value: []byte("v")}).FirstErr()
+	if err == nil || !strings.Contains(err.Error(), "too old") {
+		t.Errorf("produce from a 0.10.2 client: %v, want broker-too-old", err)
 	}
 }
