@@ -40,6 +40,7 @@ func TestKafkaRegistry(t *testing.T) {
 		kmsg.ApiVersions: {0, 4}, kmsg.Metadata: {0, 13}, kmsg.CreateTopics: {2, 7},
 		kmsg.DeleteTopics: {1, 6}, kmsg.CreatePartitions: {0, 3}, kmsg.DescribeCluster: {0, 2},
 		kmsg.DescribeConfigs: {1, 4}, kmsg.AlterConfigs: {0, 2}, kmsg.IncrementalAlterConfigs: {0, 1},
+		kmsg.DescribeTopicPartitions: {0, 0},
 	}
 	if len(registry) != len(want)+len(dataAPIs)+len(groupAPIs)+len(consumerAPIs) {
 		t.Errorf("registry has %d APIs, want %d", len(registry), len(want)+len(dataAPIs)+len(groupAPIs)+len(consumerAPIs))
