@@ -94,7 +94,7 @@ func (c Config) Validate() error {
 	case c.MaxRequestBytes != 0 && (c.MaxRequestBytes < minMaxRequestBytes || c.MaxRequestBytes > maxMaxRequestBytes):
 		return fmt.Errorf("kafka: --socket.request.max.bytes must be between 1 KiB and 1 GiB, got %d", c.MaxRequestBytes)
 	case c.FetchSessionCacheSlots < NoFetchSessions:
-		return fmt.Errorf("kafka: --max.incremental.fetch.session.cache.slots must not be negative, got %d", c.FetchSessionCacheSlots)
+		return errors.New("kafka: --max.incremental.fetch.session.cache.slots must not be negative")
 	case c.IdleTimeout != 0 && c.IdleTimeout < minIdleTimeout:
 		return fmt.Errorf("kafka: --connections.max.idle.ms must be at least %d, got %d", minIdleTimeout.Milliseconds(), c.IdleTimeout.Milliseconds())
 	}

@@ -42,6 +42,7 @@ func startFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max.partitions.per.request", Value: td.MaxPartitionsPerRequest, EnvVars: env("MAX_PARTITIONS_PER_REQUEST"), Usage: "partitions one CreateTopics/CreatePartitions request may create (POLICY_VIOLATION above)"},
 		&cli.IntFlag{Name: "connections.max.idle.ms", Value: ms(kafka.DefaultIdleTimeout), EnvVars: env("CONNECTIONS_MAX_IDLE_MS"), Usage: "close Kafka connections that send no complete request for this long"},
 		&cli.IntFlag{Name: "socket.request.max.bytes", Value: int(kafka.DefaultMaxRequestBytes), EnvVars: env("SOCKET_REQUEST_MAX_BYTES"), Usage: "largest Kafka request accepted; larger frames close the connection"},
+		&cli.IntFlag{Name: "max.incremental.fetch.session.cache.slots", Value: kafka.DefaultFetchSessionCacheSlots, EnvVars: env("MAX_INCREMENTAL_FETCH_SESSION_CACHE_SLOTS"), Usage: "KIP-227 fetch sessions each broker keeps (0: none; every fetch is then a full fetch)"},
 		&cli.IntFlag{Name: "offsets.topic.num.partitions", Value: int(gd.OffsetsTopicPartitions), EnvVars: env("OFFSETS_TOPIC_NUM_PARTITIONS"), Usage: "partitions of __consumer_offsets, created with the first group (cannot change afterwards)"},
 		&cli.IntFlag{Name: "offsets.topic.replication.factor", Value: int(gd.OffsetsTopicReplicationFactor), EnvVars: env("OFFSETS_TOPIC_REPLICATION_FACTOR"), Usage: "replication factor of __consumer_offsets (capped to the live brokers at creation)"},
 		&cli.IntFlag{Name: "offsets.retention.minutes", Value: int(gd.OffsetsRetention / time.Minute), EnvVars: env("OFFSETS_RETENTION_MINUTES"), Usage: "how long the committed offsets of a group without members are kept (0: the default)"},
@@ -150,6 +151,8 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 		HTTPAddr:        c.String("http-addr"),
 		MaxRequestBytes: int32Flag(c, &f, "socket.request.max.bytes"),
 		IdleTimeout:     msFlag(c, &f, "connections.max.idle.ms"),
+
+		FetchSessionCacheSlots: fetchSessionSlots(c.Int("max.incremental.fetch.session.cache.slots")),
 	}
 	if f.err != nil {
 		return broker.Config{}, f.err
@@ -200,4 +203,17 @@ func msFlag(c *cli.Context, f *flagReader, name string) time.Duration {
 		f.outOfRange(name, v)
 	}
 	return time.Duration(v) * time.Millisecond
+}
+
+// fetchSessionSlots maps the flag to kafka.Config: Kafka's 0 (no sessions)
+// is kafka.NoFetchSessions, since 0 means the default there; a negative
+// value stays negative (below NoFetchSessions) for Validate to reject.
+func fetchSessionSlots(v int) int {
+	switch {
+	case v == 0:
+		return kafka.NoFetchSessions
+	case v < 0:
+		return min(v, kafka.NoFetchSessions-1)
+	}
+	return v
 }
