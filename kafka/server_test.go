@@ -164,7 +164,7 @@ func TestKafkaAllVersionsAnswer(t *testing.T) {
 			have = featRecords
 		}
 		for _, k := range registeredAPIs(have) {
-			for v := k.MinVersion; v <= k.MaxVersion; v++ {
+			for v := lookupAPI(k.ApiKey, have).minV; v <= k.MaxVersion; v++ { // served, not advertised (Produce)
 				req := kmsg.RequestForKey(k.ApiKey)
 				if d, ok := req.(interface{ Default() }); ok {
 					d.Default()
@@ -336,11 +336,25 @@ func TestKafkaOldVersionsRefused(t *testing.T) {
 		t.Errorf("%d APIs have a floor above v0, want at least 9 (KIP-896)", refused)
 	}
 
-	// A client pinned to Kafka 0.10.2 cannot produce (Produce v0-2 only):
-	// kgo sees the advertised floor and fails the request without sending it.
+	// A client pinned to Kafka 0.10.2 cannot fetch (Fetch v0-3 only): kgo
+	// sees the advertised floor and fails the request without sending it.
 	cl, _ := ts.clients(t, kgo.MaxVersions(kversion.V0_10_2()))
-	err := cl.ProduceSync(testCtx(t), &kgo.Record{Topic: "t", Value: []byte("v")}).FirstErr()
+	_, err := cl.Request(testCtx(t), kmsg.NewPtrFetchRequest())
 	if err == nil || !strings.Contains(err.Error(), "too old") {
-		t.Errorf("produce from a 0.10.2 client: %v, want broker-too-old", err)
+		t.Errorf("fetch from a 0.10.2 client: %v, want broker-too-old", err)
 	}
+	// Produce v0-2 are advertised (Kafka 4 does, for librdkafka's
+	// compression check) but not served.
+	rc := dialRaw(t, ts.addr)
+	av := rc.roundTrip(&kmsg.ApiVersionsRequest{Version: 3, ClientSoftwareName: "x", ClientSoftwareVersion: "1"}).(*kmsg.ApiVersionsResponse)
+	for _, k := range av.ApiKeys {
+		if k.ApiKey == kmsg.Produce.Int16() && (k.MinVersion != 0 || k.MaxVersion != 13) {
+			t.Errorf("Produce advertised v%d-v%d, want v0-v13", k.MinVersion, k.MaxVersion)
+		}
+		if k.ApiKey == kmsg.Fetch.Int16() && k.MinVersion != 4 {
+			t.Errorf("Fetch advertised from v%d, want v4", k.MinVersion)
+		}
+	}
+	rc.send(produceReq(2, -1, "t", [16]byte{}, 0, testBatch(0, "x")))
+	rc.expectClosed()
 }
