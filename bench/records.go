@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // RecordsConfig is a produce (or produce-then-consume) workload with
@@ -20,13 +21,15 @@ type RecordsConfig struct {
 	Options
 	Partitions        int32         `json:"partitions"`
 	ReplicationFactor int16         `json:"replication_factor"`
-	RecordSize        int           `json:"record_size"`            // value bytes; no key
-	Acks              string        `json:"acks"`                   // all, 1 or 0
-	Compression       string        `json:"compression"`            // none, gzip, snappy, lz4, zstd
-	Linger            time.Duration `json:"linger_ns"`              // franz-go ProducerLinger
-	MaxBuffered       int           `json:"max_buffered,omitempty"` // franz-go MaxBufferedRecords per producer; 0: its default (50,000)
-	Producers         int           `json:"producers"`              // clients producing concurrently
-	Consumers         int           `json:"consumers"`              // consume: clients splitting the partitions
+	RecordSize        int           `json:"record_size"`                 // value bytes; no key
+	Acks              string        `json:"acks"`                        // all, 1 or 0
+	Compression       string        `json:"compression"`                 // none, gzip, snappy, lz4, zstd
+	Linger            time.Duration `json:"linger_ns"`                   // franz-go ProducerLinger
+	MaxBuffered       int           `json:"max_buffered,omitempty"`      // franz-go MaxBufferedRecords per producer; 0: its default (50,000)
+	Producers         int           `json:"producers"`                   // clients producing concurrently
+	Consumers         int           `json:"consumers"`                   // consume: clients splitting the partitions
+	NoFetchSessions   bool          `json:"no_fetch_sessions,omitempty"` // consume: full fetches only (kgo.DisableFetchSessions)
+	Tail              time.Duration `json:"tail_ns,omitempty"`           // consume: keep polling this long after reading everything
 	// Records to produce (consume: to preload, then read back). 0: produce
 	// for Duration.
 	Records  int64         `json:"records"`
@@ -117,6 +120,34 @@ type RecordsResult struct {
 	MiBPerSec     float64  `json:"mib_per_sec"`       // value bytes, 2^20 per MiB
 	Latency       *Latency `json:"latency,omitempty"` // produce: Produce call to acknowledgement
 	FirstRecordMs float64  `json:"first_record_ms,omitempty"`
+	// Consume: the consumers' Fetch requests and their wire bytes (request
+	// and response frames), to see what KIP-227 sessions save.
+	FetchRequests      int64 `json:"fetch_requests,omitempty"`
+	FetchRequestBytes  int64 `json:"fetch_request_bytes,omitempty"`
+	FetchResponseBytes int64 `json:"fetch_response_bytes,omitempty"`
+	// Consume with a tail: the same, while the caught-up consumers poll
+	// for RecordsConfig.Tail with nothing new to read.
+	TailFetchRequests      int64 `json:"tail_fetch_requests,omitempty"`
+	TailFetchRequestBytes  int64 `json:"tail_fetch_request_bytes,omitempty"`
+	TailFetchResponseBytes int64 `json:"tail_fetch_response_bytes,omitempty"`
+}
+
+// fetchBytes counts a client's Fetch requests and their wire bytes.
+type fetchBytes struct {
+	requests, written, read atomic.Int64
+}
+
+func (f *fetchBytes) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, n int, _, _ time.Duration, err error) {
+	if key == kmsg.Fetch.Int16() && err == nil {
+		f.requests.Add(1)
+		f.written.Add(int64(n))
+	}
+}
+
+func (f *fetchBytes) OnBrokerRead(_ kgo.BrokerMetadata, key int16, n int, _, _ time.Duration, err error) {
+	if key == kmsg.Fetch.Int16() && err == nil {
+		f.read.Add(int64(n))
+	}
 }
 
 // RunProduce runs the produce workload against Skiff and every --compare
@@ -386,16 +417,23 @@ func consumeAll(ctx context.Context, cfg *RecordsConfig, t *target, topic string
 	)
 	cctx, stop := context.WithCancel(ctx)
 	defer stop()
+	caught := make(chan struct{})
+	var caughtOnce sync.Once
 	start := time.Now()
 	prog.start(t.name+" consume", func(el time.Duration) string {
 		g := got.Load()
 		return fmt.Sprintf("%d of %d records, %.0f records/s, %.1f MiB/s", g, want, float64(g)/el.Seconds(), float64(bytes.Load())/el.Seconds()/(1<<20))
 	})
 	var wg sync.WaitGroup
+	fb := &fetchBytes{}
 	for i := range nc {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(t.brokers...),
+		opts := []kgo.Opt{kgo.SeedBrokers(t.brokers...),
 			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign[i]}),
-			kgo.FetchMaxWait(100*time.Millisecond))
+			kgo.FetchMaxWait(100 * time.Millisecond), kgo.WithHooks(fb)}
+		if cfg.NoFetchSessions {
+			opts = append(opts, kgo.DisableFetchSessions())
+		}
+		cl, err := kgo.NewClient(opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -422,14 +460,26 @@ func consumeAll(ctx context.Context, cfg *RecordsConfig, t *target, topic string
 				}
 				bytes.Add(b)
 				if got.Add(n) >= want {
-					stop()
+					caughtOnce.Do(func() { close(caught) })
 				}
 			}
 		}()
 	}
-	wg.Wait()
+	select {
+	case <-caught:
+	case <-ctx.Done():
+	}
 	elapsed := time.Since(start)
 	prog.end()
+	fetches, written, read := fb.requests.Load(), fb.written.Load(), fb.read.Load()
+	if cfg.Tail > 0 && ctx.Err() == nil {
+		select {
+		case <-time.After(cfg.Tail):
+		case <-ctx.Done():
+		}
+	}
+	stop()
+	wg.Wait()
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("consume: read %d of %d records: %w", got.Load(), want, ctx.Err())
 	}
@@ -437,6 +487,12 @@ func consumeAll(ctx context.Context, cfg *RecordsConfig, t *target, topic string
 		Target: t.name, Cluster: t.desc, Phase: "consume",
 		Records: got.Load(), Bytes: bytes.Load(), Seconds: elapsed.Seconds(),
 		FirstRecordMs: float64(firstNs.Load()) / float64(time.Millisecond),
+		FetchRequests: fetches, FetchRequestBytes: written, FetchResponseBytes: read,
+	}
+	if cfg.Tail > 0 {
+		r.TailFetchRequests = fb.requests.Load() - fetches
+		r.TailFetchRequestBytes = fb.written.Load() - written
+		r.TailFetchResponseBytes = fb.read.Load() - read
 	}
 	if firstErr != nil {
 		r.Errors = 1

@@ -134,6 +134,18 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	for _, t := range r.Records {
+		if t.FetchRequests > 0 {
+			fmt.Fprintf(&b, "%s consume: %d Fetch requests, %.0f bytes per request, %.0f bytes per response\n",
+				t.Target, t.FetchRequests, float64(t.FetchRequestBytes)/float64(t.FetchRequests),
+				float64(t.FetchResponseBytes)/float64(t.FetchRequests))
+		}
+		if t.TailFetchRequests > 0 {
+			fmt.Fprintf(&b, "%s consume, caught up: %d Fetch requests, %.0f bytes per request, %.0f bytes per response\n",
+				t.Target, t.TailFetchRequests, float64(t.TailFetchRequestBytes)/float64(t.TailFetchRequests),
+				float64(t.TailFetchResponseBytes)/float64(t.TailFetchRequests))
+		}
+	}
+	for _, t := range r.Records {
 		if t.FirstError != "" {
 			fmt.Fprintf(&b, "%s %s: first error: %s\n", t.Target, t.Phase, t.FirstError)
 		}

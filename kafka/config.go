@@ -53,8 +53,12 @@ type Config struct {
 	// this long (connections.max.idle.ms; a half-written frame counts as
 	// idle). 0 means the default, 10 minutes.
 	IdleTimeout time.Duration
-	Logger      zerolog.Logger
-	Metrics     *metrics.Set // one per node; never the global set
+	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots:
+	// how many KIP-227 fetch sessions the broker keeps (fetchsession.go).
+	// 0 means the default, 1000; NoFetchSessions disables them.
+	FetchSessionCacheSlots int
+	Logger                 zerolog.Logger
+	Metrics                *metrics.Set // one per node; never the global set
 }
 
 // DefaultConfig returns a Config with Kafka's defaults. The caller fills in
@@ -67,6 +71,10 @@ func DefaultConfig() Config {
 		Logger:          zerolog.Nop(),
 	}
 }
+
+// NoFetchSessions is the FetchSessionCacheSlots of a broker that answers
+// every fetch in full (Kafka's max.incremental.fetch.session.cache.slots=0).
+const NoFetchSessions = -1
 
 // Limits of the connection settings (the flags' ranges).
 const (
@@ -85,6 +93,8 @@ func (c Config) Validate() error {
 		return errors.New("kafka: NodeID must be >= 0")
 	case c.MaxRequestBytes != 0 && (c.MaxRequestBytes < minMaxRequestBytes || c.MaxRequestBytes > maxMaxRequestBytes):
 		return fmt.Errorf("kafka: --socket.request.max.bytes must be between 1 KiB and 1 GiB, got %d", c.MaxRequestBytes)
+	case c.FetchSessionCacheSlots < NoFetchSessions:
+		return errors.New("kafka: --max.incremental.fetch.session.cache.slots must not be negative")
 	case c.IdleTimeout != 0 && c.IdleTimeout < minIdleTimeout:
 		return fmt.Errorf("kafka: --connections.max.idle.ms must be at least %d, got %d", minIdleTimeout.Milliseconds(), c.IdleTimeout.Milliseconds())
 	}
@@ -112,6 +122,12 @@ func (c *Config) prepare() error {
 	}
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	switch c.FetchSessionCacheSlots {
+	case 0:
+		c.FetchSessionCacheSlots = DefaultFetchSessionCacheSlots
+	case NoFetchSessions:
+		c.FetchSessionCacheSlots = 0
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ func TestKafkaConfigValidate(t *testing.T) {
 		{Config{MaxRequestBytes: -1}, "--socket.request.max.bytes"},
 		{Config{IdleTimeout: 999 * time.Millisecond}, "--connections.max.idle.ms"},
 		{Config{IdleTimeout: -time.Second}, "--connections.max.idle.ms"},
+		{Config{FetchSessionCacheSlots: NoFetchSessions - 1}, "--max.incremental.fetch.session.cache.slots"},
 	} {
 		err := c.cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), c.flag) {

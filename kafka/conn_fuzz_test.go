@@ -17,7 +17,8 @@ func fuzzSeeds() [][]byte {
 	var seeds [][]byte
 	id := "seed"
 	for _, k := range registeredAPIs(allFeatures) {
-		for v := k.MinVersion; v <= k.MaxVersion; v++ {
+		for v := lookupAPI(k.ApiKey, allFeatures).minV; v <= k.MaxVersion; v++ { // served versions
+
 			req := kmsg.RequestForKey(k.ApiKey)
 			if d, ok := req.(interface{ Default() }); ok {
 				d.Default()

@@ -29,6 +29,9 @@ type apiEntry struct {
 	// (registerData) is served and advertised only when Config.Records is
 	// set, a group API (registerGroup) only when Config.Groups is.
 	needs feature
+	// advMin is the lowest version ApiVersions advertises: minV, except
+	// where Kafka advertises versions it no longer serves (advertiseFrom).
+	advMin int16
 }
 
 // feature is a set of optional services a server has.
@@ -83,7 +86,20 @@ func registerAPI(k kmsg.Key, minV, maxV int16, h handlerFunc, needs feature) {
 		panic(fmt.Sprintf("kafka: api %s registered twice", kmsg.NameForKey(key)))
 	}
 	registry[key] = &apiEntry{key: key, name: kmsg.NameForKey(key), minV: minV, maxV: maxV, handler: h,
-		needs: needs}
+		needs: needs, advMin: minV}
+}
+
+// advertiseFrom makes ApiVersions advertise a registered API from version
+// v, below the lowest one served. Kafka 4 does this for Produce v0-2
+// (KAFKA-18659): librdkafka enables compression only when Produce v0 is
+// advertised, so without it librdkafka clients silently send uncompressed
+// batches. A request at such a version still closes the connection.
+func advertiseFrom(k kmsg.Key, v int16) {
+	e := registry[k.Int16()]
+	if e == nil || v < 0 || v > e.minV {
+		panic(fmt.Sprintf("kafka: advertiseFrom %s v%d: not below a registered range", k.Name(), v))
+	}
+	e.advMin = v
 }
 
 // lookupAPI returns the entry for key, or nil if the key is not registered
@@ -131,7 +147,7 @@ func registeredAPIs(have feature) []kmsg.ApiVersionsResponseApiKey {
 			continue
 		}
 		k := kmsg.NewApiVersionsResponseApiKey()
-		k.ApiKey, k.MinVersion, k.MaxVersion = e.key, e.minV, e.maxV
+		k.ApiKey, k.MinVersion, k.MaxVersion = e.key, e.advMin, e.maxV
 		out = append(out, k)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ApiKey < out[j].ApiKey })

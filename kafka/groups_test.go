@@ -259,12 +259,12 @@ func TestKafkaGroupVersions(t *testing.T) {
 		t.Errorf("JoinGroup v9 answer %+v", j)
 	}
 
-	// OffsetCommit v0: outside group management.
-	rc.roundTrip(&kmsg.OffsetCommitRequest{Version: 0, Group: "g", Topics: []kmsg.OffsetCommitRequestTopic{{Topic: "t",
+	// OffsetCommit v2 (the oldest served): outside group management.
+	rc.roundTrip(&kmsg.OffsetCommitRequest{Version: 2, Group: "g", Generation: -1, Topics: []kmsg.OffsetCommitRequestTopic{{Topic: "t",
 		Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 2, Offset: 5, LeaderEpoch: 9}}}}})
 	cr := fg.lastReq("commit").(consumergroup.CommitRequest)
 	if cr.Generation != -1 || cr.MemberID != "" || cr.Topics[0].Name != "t" || cr.Topics[0].Partitions[0].LeaderEpoch != -1 {
-		t.Errorf("OffsetCommit v0 as %+v", cr)
+		t.Errorf("OffsetCommit v2 as %+v", cr)
 	}
 
 	// OffsetFetch: v1 null topics is not "all"; v7 one group at the top

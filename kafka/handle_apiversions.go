@@ -4,8 +4,11 @@ package kafka
 //
 // Behavior:
 //   - Lists exactly the registered APIs and version ranges (dispatch.go), so
-//     clients only use what this server implements. The data APIs (Produce,
-//     Fetch, ...) are listed only when the server has a RecordService.
+//     clients only use what this server implements, with Kafka 4's one
+//     exception: Produce is listed from v0 though served from v3
+//     (KAFKA-18659, for librdkafka's compression check). The data APIs
+//     (Produce, Fetch, ...) are listed only when the server has a
+//     RecordService.
 //   - A version above ours is answered at v0 with UNSUPPORTED_VERSION and the
 //     full list; the client then retries with a version we support (KIP-511).
 //     The request body is not decoded in that case (conn.go).

@@ -1,6 +1,9 @@
 package kafka
 
-// CreateTopics: v0-7
+// CreateTopics: v2-7
+//
+// v0-1 are not offered: Kafka 4 removed them (KIP-896).
+// A request at such a version closes the connection (conn.go).
 //
 // Behavior:
 //   - The whole request is one TopicService.Create call (one Raft proposal),
@@ -28,7 +31,7 @@ import (
 	"github.com/skiff-broker/skiff/topics"
 )
 
-func init() { register(kmsg.CreateTopics, 0, 7, (*Server).handleCreateTopics) }
+func init() { register(kmsg.CreateTopics, 2, 7, (*Server).handleCreateTopics) }
 
 func (s *Server) handleCreateTopics(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.CreateTopicsRequest)

@@ -1,6 +1,9 @@
 package kafka
 
-// DeleteTopics: v0-6
+// DeleteTopics: v1-6
+//
+// v0-0 are not offered: Kafka 4 removed them (KIP-896).
+// A request at such a version closes the connection (conn.go).
 //
 // Behavior:
 //   - The whole request is one TopicService.Delete call, with a deadline
@@ -23,7 +26,7 @@ import (
 	"github.com/skiff-broker/skiff/topics"
 )
 
-func init() { register(kmsg.DeleteTopics, 0, 6, (*Server).handleDeleteTopics) }
+func init() { register(kmsg.DeleteTopics, 1, 6, (*Server).handleDeleteTopics) }
 
 func (s *Server) handleDeleteTopics(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.DeleteTopicsRequest)

@@ -1,6 +1,9 @@
 package kafka
 
-// DescribeConfigs: v0-4
+// DescribeConfigs: v1-4
+//
+// v0-0 are not offered: Kafka 4 removed them (KIP-896).
+// A request at such a version closes the connection (conn.go).
 //
 // Behavior:
 //   - TOPIC resources: one Describe for all of them, then
@@ -28,7 +31,7 @@ import (
 	"github.com/skiff-broker/skiff/topics"
 )
 
-func init() { register(kmsg.DescribeConfigs, 0, 4, (*Server).handleDescribeConfigs) }
+func init() { register(kmsg.DescribeConfigs, 1, 4, (*Server).handleDescribeConfigs) }
 
 func (s *Server) handleDescribeConfigs(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.DescribeConfigsRequest)

@@ -1,21 +1,24 @@
 package kafka
 
-// Fetch: v0-18
+// Fetch: v4-18
+//
+// v0-3 are not offered: Kafka 4 removed them (KIP-896), and they would need
+// down-conversion to MessageSet v0/v1.
+// A request at such a version closes the connection (conn.go).
 //
 // Behavior:
 //   - The whole request is one RecordService.Fetch call. The service waits
 //     up to MaxWaitMillis (capped at maxFetchWait) for MinBytes; the
 //     handler's context allows that wait plus readTimeout (deadline.go).
 //     MaxBytes, PartitionMaxBytes and IsolationLevel are passed through.
-//   - No fetch sessions (KIP-227): every response is a full response with
-//     SessionID 0, which tells the client that no session was created (kgo
-//     then stops asking and sends epoch -1). Following Kafka's
-//     FetchMetadata, epoch 0 (open a session) and -1 (no session) are full
-//     fetches whatever the SessionID; any other epoch refers to a session we
-//     cannot have, and gets a top-level FETCH_SESSION_ID_NOT_FOUND with no
-//     topics (kgo: reset the session, or stop using sessions). Forgotten
-//     topics are therefore ignored.
-//   - Partitions come back in request order. LastStableOffset is the high
+//   - Fetch sessions (KIP-227, v7+), fetchsession.go: epoch 0 is a full
+//     fetch that opens a session (its ID in the response; 0 if the cache
+//     has no room), -1 a full fetch without one; later epochs are
+//     incremental (only changed partitions in the request, ForgottenTopics
+//     removed, only partitions with news in the answer). Session errors
+//     are top-level with no topics.
+//   - A full fetch answers partitions in request order; an incremental one
+//     in the session's order, which puts answered partitions last. LastStableOffset is the high
 //     watermark (no transactions); AbortedTransactions is an empty list for
 //     read_committed and null otherwise, as Kafka sends it;
 //     PreferredReadReplica is -1. A failed partition has high watermark,
@@ -37,6 +40,7 @@ package kafka
 
 import (
 	"context"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -44,28 +48,47 @@ import (
 	"github.com/skiff-broker/skiff/datapath"
 )
 
-func init() { registerData(kmsg.Fetch, 0, 18, (*Server).handleFetch) }
+func init() { registerData(kmsg.Fetch, 4, 18, (*Server).handleFetch) }
 
 // Kafka's FetchMetadata epochs that mean a full fetch.
 const (
-	fetchInitialEpoch int32 = 0  // open a session (we answer SessionID 0: none)
-	fetchFinalEpoch   int32 = -1 // no session
+	fetchInitialEpoch int32 = 0  // full fetch that opens a session
+	fetchFinalEpoch   int32 = -1 // full fetch without a session
 )
 
 func (s *Server) handleFetch(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.FetchRequest)
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
-	if req.Version >= 7 && req.SessionEpoch != fetchInitialEpoch && req.SessionEpoch != fetchFinalEpoch {
-		resp.ErrorCode = s.countCode(kmsg.Fetch, kerr.FetchSessionIDNotFound.Code)
+	if req.Version < 7 || req.SessionEpoch == fetchInitialEpoch || req.SessionEpoch == fetchFinalEpoch {
+		if req.Version >= 7 && req.SessionID != 0 {
+			s.sessions.remove(req.SessionID)
+		}
+		s.fullFetch(ctx, req, resp)
 		return resp, nil
 	}
+	return s.incrementalFetch(ctx, req, resp), nil
+}
 
+// fullFetch answers every partition of req and, for epoch 0, opens a
+// session (fetchsession.go) whose ID goes in the response; SessionID 0
+// means none (no room, or sessions disabled).
+func (s *Server) fullFetch(ctx context.Context, req *kmsg.FetchRequest, resp *kmsg.FetchResponse) {
 	fr := fetchRequest(req)
+	parts := 0
+	for _, t := range fr.Topics {
+		parts += len(t.Partitions)
+	}
+	s.m.fetchFull.Inc()
+	s.m.fetchFullParts.Add(parts)
 	fctx, cancel := fetchContext(ctx, fr.MaxWait)
 	results := s.cfg.Records.Fetch(fctx, fr)
 	cancel()
 
 	readCommitted := req.IsolationLevel == 1
+	var sess *fetchSession
+	if req.Version >= 7 && req.SessionEpoch == fetchInitialEpoch && s.sessions.slots > 0 {
+		sess = &fetchSession{epoch: 1, topicIDs: req.Version >= 13, parts: map[sessionKey]*sessionPartition{}}
+	}
 	resp.Topics = make([]kmsg.FetchResponseTopic, 0, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -79,29 +102,164 @@ func (s *Server) handleFetch(ctx context.Context, kreq kmsg.Request) (kmsg.Respo
 			if !ok || pr.Partition != rp.Partition {
 				pr = datapath.FetchPartitionResult{Partition: rp.Partition, Err: errRecordResults}
 			}
-			sp := kmsg.NewFetchResponseTopicPartition()
-			sp.Partition = rp.Partition
-			sp.RecordBatches = []byte{}
-			if readCommitted {
-				sp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
-			}
-			if pr.Err != nil {
-				sp.ErrorCode = s.errCode(kmsg.Fetch, pr.Err)
-				sp.HighWatermark = -1
-			} else {
-				sp.HighWatermark = pr.HighWatermark
-				sp.LastStableOffset = pr.HighWatermark
-				sp.LogStartOffset = pr.LogStartOffset
-				if len(pr.Records) > 0 {
-					sp.RecordBatches = pr.Records
-					s.m.fetchBytes.Add(len(pr.Records))
-				}
+			sp := s.fetchPartition(pr, readCommitted)
+			if sess != nil {
+				p := sess.upsert(sessionKeyOf(req.Version, rt.Topic, rt.TopicID, rp.Partition),
+					rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch)
+				p.hwm, p.lso, p.logStart = sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	return resp, nil
+	if sess != nil && s.sessions.create(sess, time.Now()) {
+		resp.SessionID = sess.id
+	}
+}
+
+// incrementalFetch serves a request of an existing session: it applies the
+// request's changes to the session, fetches every partition of it and
+// answers those with something new.
+func (s *Server) incrementalFetch(ctx context.Context, req *kmsg.FetchRequest, resp *kmsg.FetchResponse) *kmsg.FetchResponse {
+	fail := func(code int16) *kmsg.FetchResponse {
+		resp.ErrorCode = s.countCode(kmsg.Fetch, code)
+		return resp
+	}
+	sess := s.sessions.get(req.SessionID)
+	if sess == nil {
+		return fail(kerr.FetchSessionIDNotFound.Code)
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	switch {
+	case !s.sessions.cached(sess):
+		return fail(kerr.FetchSessionIDNotFound.Code)
+	case req.SessionEpoch != sess.epoch:
+		return fail(kerr.InvalidFetchSessionEpoch.Code)
+	case sess.topicIDs != (req.Version >= 13):
+		return fail(kerr.FetchSessionTopicIDError.Code)
+	}
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		for _, rp := range rt.Partitions {
+			sess.upsert(sessionKeyOf(req.Version, rt.Topic, rt.TopicID, rp.Partition),
+				rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch)
+		}
+	}
+	var forgotten []sessionKey
+	for _, ft := range req.ForgottenTopics {
+		for _, p := range ft.Partitions {
+			forgotten = append(forgotten, sessionKeyOf(req.Version, ft.Topic, ft.TopicID, p))
+		}
+	}
+	sess.forget(forgotten)
+	sess.epoch = nextSessionEpoch(sess.epoch)
+
+	// The service request: the session's partitions in its order, grouped
+	// by topic (first appearance).
+	fr := datapath.FetchRequest{
+		MaxWait:        fetchWait(req.MaxWaitMillis),
+		MinBytes:       req.MinBytes,
+		MaxBytes:       req.MaxBytes,
+		IsolationLevel: req.IsolationLevel,
+	}
+	var byTopic [][]*sessionPartition
+	topicIdx := map[sessionKey]int{}
+	for _, p := range sess.order {
+		tk := sessionKey{topic: p.key.topic, id: p.key.id}
+		i, ok := topicIdx[tk]
+		if !ok {
+			i = len(byTopic)
+			topicIdx[tk] = i
+			byTopic = append(byTopic, nil)
+			fr.Topics = append(fr.Topics, datapath.FetchTopic{Name: p.key.topic, TopicID: datapath.TopicID(p.key.id)})
+		}
+		byTopic[i] = append(byTopic[i], p)
+		fr.Topics[i].Partitions = append(fr.Topics[i].Partitions, datapath.FetchPartition{
+			Partition: p.key.partition, FetchOffset: p.fetchOffset,
+			PartitionMaxBytes: p.maxBytes, CurrentLeaderEpoch: p.leaderEpoch,
+		})
+	}
+	s.m.fetchIncremental.Inc()
+	s.m.fetchIncrementalParts.Add(len(sess.order))
+	s.m.fetchIncrementalReqParts.Add(countFetchPartitions(req))
+	var results []datapath.FetchTopicResult
+	if len(fr.Topics) > 0 {
+		fctx, cancel := fetchContext(ctx, fr.MaxWait)
+		results = s.cfg.Records.Fetch(fctx, fr)
+		cancel()
+	}
+
+	readCommitted := req.IsolationLevel == 1
+	answered := map[*sessionPartition]bool{}
+	resp.Topics = []kmsg.FetchResponseTopic{}
+	for i, ps := range byTopic {
+		tr, _ := at(results, i)
+		var st *kmsg.FetchResponseTopic
+		for j, p := range ps {
+			pr, ok := at(tr.Partitions, j)
+			if !ok || pr.Partition != p.key.partition {
+				pr = datapath.FetchPartitionResult{Partition: p.key.partition, Err: errRecordResults}
+			}
+			sp := s.fetchPartition(pr, readCommitted)
+			if len(sp.RecordBatches) == 0 && sp.ErrorCode == 0 && sp.HighWatermark == p.hwm &&
+				sp.LastStableOffset == p.lso && sp.LogStartOffset == p.logStart {
+				continue
+			}
+			p.hwm, p.lso, p.logStart = sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset
+			answered[p] = true
+			if st == nil {
+				t := kmsg.NewFetchResponseTopic()
+				t.Topic, t.TopicID = p.key.topic, p.key.id
+				resp.Topics = append(resp.Topics, t)
+				st = &resp.Topics[len(resp.Topics)-1]
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+	}
+	sess.moveToEnd(answered)
+	s.sessions.touch(sess, len(sess.parts), time.Now())
+	resp.SessionID = sess.id
+	return resp
+}
+
+// sessionKeyOf names a partition the way the request version does.
+func sessionKeyOf(version int16, topic string, id [16]byte, partition int32) sessionKey {
+	if version >= 13 {
+		return sessionKey{id: id, partition: partition}
+	}
+	return sessionKey{topic: topic, partition: partition}
+}
+
+func countFetchPartitions(req *kmsg.FetchRequest) int {
+	n := 0
+	for _, t := range req.Topics {
+		n += len(t.Partitions)
+	}
+	return n
+}
+
+// fetchPartition is one partition of the answer.
+func (s *Server) fetchPartition(pr datapath.FetchPartitionResult, readCommitted bool) kmsg.FetchResponseTopicPartition {
+	sp := kmsg.NewFetchResponseTopicPartition()
+	sp.Partition = pr.Partition
+	sp.RecordBatches = []byte{}
+	if readCommitted {
+		sp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+	}
+	if pr.Err != nil {
+		sp.ErrorCode = s.errCode(kmsg.Fetch, pr.Err)
+		sp.HighWatermark = -1
+		return sp
+	}
+	sp.HighWatermark = pr.HighWatermark
+	sp.LastStableOffset = pr.HighWatermark
+	sp.LogStartOffset = pr.LogStartOffset
+	if len(pr.Records) > 0 {
+		sp.RecordBatches = pr.Records
+		s.m.fetchBytes.Add(len(pr.Records))
+	}
+	return sp
 }
 
 // fetchRequest converts the request for the service: topics by name, or by

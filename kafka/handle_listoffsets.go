@@ -1,6 +1,9 @@
 package kafka
 
-// ListOffsets: v0-11
+// ListOffsets: v1-11
+//
+// v0-0 are not offered: Kafka 4 removed them (KIP-896).
+// A request at such a version closes the connection (conn.go).
 //
 // Behavior:
 //   - The whole request is one RecordService.ListOffsets call, with a
@@ -29,7 +32,7 @@ import (
 	"github.com/skiff-broker/skiff/datapath"
 )
 
-func init() { registerData(kmsg.ListOffsets, 0, 11, (*Server).handleListOffsets) }
+func init() { registerData(kmsg.ListOffsets, 1, 11, (*Server).handleListOffsets) }
 
 // Special ListOffsets timestamps beyond the ones in records.
 const (

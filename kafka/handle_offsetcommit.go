@@ -1,6 +1,9 @@
 package kafka
 
-// OffsetCommit: v0-10
+// OffsetCommit: v2-10
+//
+// v0-1 are not offered: Kafka 4 removed them (KIP-896).
+// A request at such a version closes the connection (conn.go).
 //
 // Behavior:
 //   - One GroupService.Commit call: the valid partitions become one batch
@@ -18,12 +21,14 @@ package kafka
 //     with NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE /
 //     COORDINATOR_LOAD_IN_PROGRESS, which clients retry after finding the
 //     coordinator again.
-//   - Offsets never expire (no offsets.retention.minutes); the retention
-//     field of v2-4 and the commit timestamp of v1 are ignored.
+//   - Offsets expire after offsets.retention.minutes once the group has no
+//     members (coordinator/consumergroup/expiry.go). RetentionTimeMillis
+//     of v2-4 (-1: the broker's retention) sets an explicit expiry, as in
+//     Kafka; 0 is read as -1.
 //
 // Version notes:
 //   - v1: Generation, MemberID, per-partition Timestamp (ignored)
-//   - v2-4: RetentionTimeMillis (ignored); v3: ThrottleMillis
+//   - v2-4: RetentionTimeMillis; v3: ThrottleMillis
 //   - v6: LeaderEpoch; v7: InstanceID; v8: flexible
 //   - v9: member epochs of KIP-848 groups; v10: topics by ID
 
@@ -35,7 +40,7 @@ import (
 	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
-func init() { registerGroup(kmsg.OffsetCommit, 0, 10, (*Server).handleOffsetCommit) }
+func init() { registerGroup(kmsg.OffsetCommit, 2, 10, (*Server).handleOffsetCommit) }
 
 func (s *Server) handleOffsetCommit(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.OffsetCommitRequest)
@@ -43,6 +48,9 @@ func (s *Server) handleOffsetCommit(ctx context.Context, kreq kmsg.Request) (kms
 	cr := consumergroup.CommitRequest{Group: req.Group, MemberID: req.MemberID, InstanceID: req.InstanceID, Generation: req.Generation}
 	if req.Version < 1 {
 		cr.MemberID, cr.Generation = "", -1
+	}
+	if req.Version >= 2 && req.Version <= 4 {
+		cr.RetentionMs = req.RetentionTimeMillis
 	}
 	if req.Version < 7 {
 		cr.InstanceID = nil

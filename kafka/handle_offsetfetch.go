@@ -1,6 +1,9 @@
 package kafka
 
-// OffsetFetch: v0-10
+// OffsetFetch: v1-10
+//
+// v0-0 are not offered: Kafka 4 removed them (KIP-896).
+// A request at such a version closes the connection (conn.go).
 //
 // Behavior:
 //   - Committed offsets from the coordinator's memory, which is the fold of
@@ -28,7 +31,7 @@ import (
 	"github.com/skiff-broker/skiff/coordinator/consumergroup"
 )
 
-func init() { registerGroup(kmsg.OffsetFetch, 0, 10, (*Server).handleOffsetFetch) }
+func init() { registerGroup(kmsg.OffsetFetch, 1, 10, (*Server).handleOffsetFetch) }
 
 func (s *Server) handleOffsetFetch(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.OffsetFetchRequest)

@@ -1,6 +1,9 @@
 package kafka
 
-// OffsetForLeaderEpoch: v0-4
+// OffsetForLeaderEpoch: v2-4
+//
+// v0-1 are not offered: Kafka 4 removed them (KIP-896).
+// A request at such a version closes the connection (conn.go).
 //
 // Behavior:
 //   - The whole request is one RecordService.OffsetForLeaderEpoch call,
@@ -25,7 +28,7 @@ import (
 )
 
 func init() {
-	registerData(kmsg.OffsetForLeaderEpoch, 0, 4, (*Server).handleOffsetForLeaderEpoch)
+	registerData(kmsg.OffsetForLeaderEpoch, 2, 4, (*Server).handleOffsetForLeaderEpoch)
 }
 
 func (s *Server) handleOffsetForLeaderEpoch(ctx context.Context, kreq kmsg.Request) (kmsg.Response, error) {

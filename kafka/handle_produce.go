@@ -1,6 +1,12 @@
 package kafka
 
-// Produce: v0-13
+// Produce: v3-13
+//
+// v0-2 are not served: Kafka 4 removed them (KIP-896), and they carry
+// MessageSet v0/v1, which Skiff does not store. A request at such a
+// version closes the connection (conn.go). ApiVersions still advertises
+// v0-13, as Kafka 4 does (KAFKA-18659): librdkafka turns compression off
+// unless Produce v0 is advertised.
 //
 // Behavior:
 //   - Acks must be 0, 1 or -1; otherwise every partition gets
@@ -45,7 +51,10 @@ import (
 	"github.com/skiff-broker/skiff/datapath"
 )
 
-func init() { registerData(kmsg.Produce, 0, 13, (*Server).handleProduce) }
+func init() {
+	registerData(kmsg.Produce, 3, 13, (*Server).handleProduce)
+	advertiseFrom(kmsg.Produce, 0) // as Kafka 4 does, for librdkafka (dispatch.go)
+}
 
 // errAcksZeroFailed closes a connection after a failed acks=0 produce.
 var errAcksZeroFailed = errors.New("kafka: produce with acks=0 failed; closing the connection so the client refreshes metadata")

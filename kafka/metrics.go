@@ -24,6 +24,16 @@ type serverMetrics struct {
 	// written (no error); fetchBytes the record bytes returned by Fetch.
 	produceBytes *metrics.Counter // skiff_kafka_produce_bytes_total
 	fetchBytes   *metrics.Counter // skiff_kafka_fetch_bytes_total
+
+	// Fetch requests by kind (full, or incremental in a KIP-227 session),
+	// and their partitions: for a full fetch those of the request; for an
+	// incremental one those the request lists (changed) and those fetched
+	// (the whole session).
+	fetchFull                *metrics.Counter // skiff_kafka_fetch_requests_total{kind="full"}
+	fetchFullParts           *metrics.Counter // skiff_kafka_fetch_request_partitions_total{kind="full"}
+	fetchIncremental         *metrics.Counter // skiff_kafka_fetch_requests_total{kind="incremental"}
+	fetchIncrementalReqParts *metrics.Counter // skiff_kafka_fetch_request_partitions_total{kind="incremental"}
+	fetchIncrementalParts    *metrics.Counter // skiff_kafka_fetch_session_partitions_fetched_total
 }
 
 // apiMetrics are the per-API series.
@@ -44,6 +54,12 @@ func newServerMetrics(set *metrics.Set, node string, have feature) *serverMetric
 		connsClosed:  set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_connections_closed_total{node=%q}`, node)),
 		produceBytes: set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_produce_bytes_total{node=%q}`, node)),
 		fetchBytes:   set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_fetch_bytes_total{node=%q}`, node)),
+
+		fetchFull:                set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_fetch_requests_total{kind="full",node=%q}`, node)),
+		fetchFullParts:           set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_fetch_request_partitions_total{kind="full",node=%q}`, node)),
+		fetchIncremental:         set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_fetch_requests_total{kind="incremental",node=%q}`, node)),
+		fetchIncrementalReqParts: set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_fetch_request_partitions_total{kind="incremental",node=%q}`, node)),
+		fetchIncrementalParts:    set.GetOrCreateCounter(fmt.Sprintf(`skiff_kafka_fetch_session_partitions_fetched_total{node=%q}`, node)),
 	}
 	for key, e := range registry {
 		if e.needs&^have != 0 {

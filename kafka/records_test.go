@@ -359,7 +359,8 @@ func TestKafkaFetch(t *testing.T) {
 
 	for _, epoch := range []int32{0, -1} {
 		resp := fetch(12, 77, epoch, 0, byName)
-		if resp.ErrorCode != 0 || resp.SessionID != 0 || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 3 {
+		// Epoch 0 opens a session (fetch_sessions_test.go); -1 does not.
+		if resp.ErrorCode != 0 || (resp.SessionID != 0) != (epoch == 0) || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 3 {
 			t.Fatalf("epoch %d: %+v", epoch, resp)
 		}
 		ps := resp.Topics[0].Partitions
@@ -418,17 +419,12 @@ func TestKafkaFetch(t *testing.T) {
 		t.Errorf("v13 unknown ID: %+v", p)
 	}
 
-	// Old versions decode, without sessions: v0 has no MaxBytes (unlimited).
-	old := rc.roundTrip(&kmsg.FetchRequest{Version: 0, ReplicaID: -1, MaxBytes: 1 << 20,
+	// The oldest served version, without sessions.
+	old := rc.roundTrip(&kmsg.FetchRequest{Version: 4, ReplicaID: -1, MaxBytes: 1 << 20,
 		Topics: []kmsg.FetchRequestTopic{{Topic: "f", Partitions: []kmsg.FetchRequestTopicPartition{part(0, 0)}}}}).(*kmsg.FetchResponse)
 	if p := old.Topics[0].Partitions[0]; p.ErrorCode != 0 || p.HighWatermark != 4 || len(p.RecordBatches) == 0 {
-		t.Errorf("v0: %+v", p)
+		t.Errorf("v4: %+v", p)
 	}
-	fr.with(func() {
-		if got := fr.fetches[len(fr.fetches)-1].MaxBytes; got != 1<<31-1 {
-			t.Errorf("v0 MaxBytes %d, want unlimited", got)
-		}
-	})
 }
 
 // A long-polling Fetch waits MaxWait for data, and a closing server
@@ -542,12 +538,11 @@ func TestKafkaListOffsetsDeleteRecords(t *testing.T) {
 		ps[3].ErrorCode != kerr.UnknownTopicOrPartition.Code || ps[3].Offset != -1 || ps[3].Partition != 5 {
 		t.Errorf("-4/-5/-1/unknown: %+v", ps)
 	}
-	// v0: OldStyleOffsets.
-	ps = lo(0, kmsg.ListOffsetsRequestTopicPartition{Partition: 0, Timestamp: -1, MaxNumOffsets: 1},
-		kmsg.ListOffsetsRequestTopicPartition{Partition: 0, Timestamp: -2, MaxNumOffsets: 5},
-		kmsg.ListOffsetsRequestTopicPartition{Partition: 0, Timestamp: -1, MaxNumOffsets: 0})
-	if !slices.Equal(ps[0].OldStyleOffsets, []int64{5}) || !slices.Equal(ps[1].OldStyleOffsets, []int64{3}) || len(ps[2].OldStyleOffsets) != 0 {
-		t.Errorf("v0: %+v", ps)
+	// v1, the oldest served version: one offset per partition.
+	ps = lo(1, kmsg.ListOffsetsRequestTopicPartition{Partition: 0, Timestamp: -1},
+		kmsg.ListOffsetsRequestTopicPartition{Partition: 0, Timestamp: -2})
+	if ps[0].Offset != 5 || ps[1].Offset != 3 {
+		t.Errorf("v1: %+v", ps)
 	}
 }
 
@@ -556,7 +551,7 @@ func TestKafkaOffsetForLeaderEpoch(t *testing.T) {
 	ts.fake.put("o", false, testNode)
 	rc := dialRaw(t, ts.addr)
 	rc.roundTrip(produceReq(12, -1, "o", [16]byte{}, 0, testBatch(0, "a", "b")))
-	for v := int16(0); v <= 4; v++ {
+	for v := int16(2); v <= 4; v++ {
 		resp := rc.roundTrip(&kmsg.OffsetForLeaderEpochRequest{Version: v, ReplicaID: -1, Topics: []kmsg.OffsetForLeaderEpochRequestTopic{
 			{Topic: "o", Partitions: []kmsg.OffsetForLeaderEpochRequestTopicPartition{
 				{Partition: 0, CurrentLeaderEpoch: -1, LeaderEpoch: 0},
@@ -609,9 +604,13 @@ func TestKafkaApiVersionsDataAPIs(t *testing.T) {
 		bv := vs[testNode]
 		for k, v := range dataAPIs {
 			minV, maxV, ok := bv.KeyVersions(k.Int16())
+			wantMin := v[0]
+			if k == kmsg.Produce {
+				wantMin = 0 // advertised from v0, served from v3 (KAFKA-18659)
+			}
 			switch {
-			case withRecords && (!ok || minV != v[0] || maxV != v[1]):
-				t.Errorf("with records: %s advertised %v v%d-v%d, want v%d-v%d", k.Name(), ok, minV, maxV, v[0], v[1])
+			case withRecords && (!ok || minV != wantMin || maxV != v[1]):
+				t.Errorf("with records: %s advertised %v v%d-v%d, want v%d-v%d", k.Name(), ok, minV, maxV, wantMin, v[1])
 			case !withRecords && ok:
 				t.Errorf("without records: %s advertised", k.Name())
 			}

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -16,6 +17,8 @@ type Server struct {
 	cfg Config
 	log zerolog.Logger
 	m   *serverMetrics
+
+	sessions *fetchSessionCache // KIP-227 fetch sessions
 
 	// ctx is the parent of every handler context; Close cancels it so that
 	// handlers waiting on Raft return promptly.
@@ -39,11 +42,20 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg:       cfg,
 		log:       cfg.Logger.With().Str("component", "kafka").Int32("node", cfg.NodeID).Logger(),
 		m:         newServerMetrics(cfg.Metrics, strconv.Itoa(int(cfg.NodeID)), cfg.features()),
+		sessions:  newFetchSessionCache(cfg.FetchSessionCacheSlots),
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
 	}
+	node := strconv.Itoa(int(cfg.NodeID))
+	sessions := s.sessions
+	cfg.Metrics.GetOrCreateGauge(fmt.Sprintf(`skiff_kafka_fetch_sessions{node=%q}`, node), func() float64 {
+		return float64(sessions.len())
+	})
+	cfg.Metrics.GetOrCreateGauge(fmt.Sprintf(`skiff_kafka_fetch_session_evictions{node=%q}`, node), func() float64 {
+		return float64(sessions.evictions())
+	})
 	return s, nil
 }
 

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // The APIs that must not be registered until they are implemented.
@@ -17,14 +19,14 @@ var notYet = []kmsg.Key{kmsg.AddPartitionsToTxn, kmsg.EndTxn, kmsg.ShareGroupHea
 
 // The data APIs: registered, but served only with a RecordService.
 var dataAPIs = map[kmsg.Key][2]int16{
-	kmsg.Produce: {0, 13}, kmsg.Fetch: {0, 18}, kmsg.ListOffsets: {0, 11}, kmsg.DeleteRecords: {0, 2},
-	kmsg.InitProducerID: {0, 5}, kmsg.OffsetForLeaderEpoch: {0, 4},
+	kmsg.Produce: {3, 13}, kmsg.Fetch: {4, 18}, kmsg.ListOffsets: {1, 11}, kmsg.DeleteRecords: {0, 2},
+	kmsg.InitProducerID: {0, 5}, kmsg.OffsetForLeaderEpoch: {2, 4},
 }
 
 // The group APIs: served only with a GroupService.
 var groupAPIs = map[kmsg.Key][2]int16{
 	kmsg.FindCoordinator: {0, 6}, kmsg.JoinGroup: {0, 9}, kmsg.SyncGroup: {0, 5}, kmsg.Heartbeat: {0, 4},
-	kmsg.LeaveGroup: {0, 5}, kmsg.OffsetCommit: {0, 10}, kmsg.OffsetFetch: {0, 10},
+	kmsg.LeaveGroup: {0, 5}, kmsg.OffsetCommit: {2, 10}, kmsg.OffsetFetch: {1, 10},
 	kmsg.DescribeGroups: {0, 6}, kmsg.ListGroups: {0, 5}, kmsg.DeleteGroups: {0, 3}, kmsg.OffsetDelete: {0, 0},
 }
 
@@ -36,9 +38,10 @@ var consumerAPIs = map[kmsg.Key][2]int16{
 
 func TestKafkaRegistry(t *testing.T) {
 	want := map[kmsg.Key][2]int16{
-		kmsg.ApiVersions: {0, 4}, kmsg.Metadata: {0, 13}, kmsg.CreateTopics: {0, 7},
-		kmsg.DeleteTopics: {0, 6}, kmsg.CreatePartitions: {0, 3}, kmsg.DescribeCluster: {0, 2},
-		kmsg.DescribeConfigs: {0, 4}, kmsg.AlterConfigs: {0, 2}, kmsg.IncrementalAlterConfigs: {0, 1},
+		kmsg.ApiVersions: {0, 4}, kmsg.Metadata: {0, 13}, kmsg.CreateTopics: {2, 7},
+		kmsg.DeleteTopics: {1, 6}, kmsg.CreatePartitions: {0, 3}, kmsg.DescribeCluster: {0, 2},
+		kmsg.DescribeConfigs: {1, 4}, kmsg.AlterConfigs: {0, 2}, kmsg.IncrementalAlterConfigs: {0, 1},
+		kmsg.DescribeTopicPartitions: {0, 0},
 	}
 	if len(registry) != len(want)+len(dataAPIs)+len(groupAPIs)+len(consumerAPIs) {
 		t.Errorf("registry has %d APIs, want %d", len(registry), len(want)+len(dataAPIs)+len(groupAPIs)+len(consumerAPIs))
@@ -167,7 +170,7 @@ func TestKafkaAllVersionsAnswer(t *testing.T) {
 			have = featRecords
 		}
 		for _, k := range registeredAPIs(have) {
-			for v := k.MinVersion; v <= k.MaxVersion; v++ {
+			for v := lookupAPI(k.ApiKey, have).minV; v <= k.MaxVersion; v++ { // served, not advertised (Produce)
 				req := kmsg.RequestForKey(k.ApiKey)
 				if d, ok := req.(interface{ Default() }); ok {
 					d.Default()
@@ -320,4 +323,51 @@ func TestKafkaMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+}
+
+// Versions Kafka 4 removed (KIP-896) are neither advertised nor served: a
+// request at one closes the connection, and a client that cannot speak a
+// served version fails at once instead of talking past the broker.
+func TestKafkaOldVersionsRefused(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) {
+		c.Records = newFakeRecords(c.Topics.(*fakeTopics))
+		c.Groups = newFakeGroups()
+	})
+	refused := 0
+	for _, e := range registry {
+		if e.minV == 0 {
+			continue
+		}
+		refused++
+		rc := dialRaw(t, ts.addr)
+		req := kmsg.RequestForKey(e.key)
+		req.SetVersion(e.minV - 1)
+		rc.send(req)
+		rc.expectClosed()
+	}
+	if refused < 9 {
+		t.Errorf("%d APIs have a floor above v0, want at least 9 (KIP-896)", refused)
+	}
+
+	// A client pinned to Kafka 0.10.2 cannot fetch (Fetch v0-3 only): kgo
+	// sees the advertised floor and fails the request without sending it.
+	cl, _ := ts.clients(t, kgo.MaxVersions(kversion.V0_10_2()))
+	_, err := cl.Request(testCtx(t), kmsg.NewPtrFetchRequest())
+	if err == nil || !strings.Contains(err.Error(), "too old") {
+		t.Errorf("fetch from a 0.10.2 client: %v, want broker-too-old", err)
+	}
+	// Produce v0-2 are advertised (Kafka 4 does, for librdkafka's
+	// compression check) but not served.
+	rc := dialRaw(t, ts.addr)
+	av := rc.roundTrip(&kmsg.ApiVersionsRequest{Version: 3, ClientSoftwareName: "x", ClientSoftwareVersion: "1"}).(*kmsg.ApiVersionsResponse)
+	for _, k := range av.ApiKeys {
+		if k.ApiKey == kmsg.Produce.Int16() && (k.MinVersion != 0 || k.MaxVersion != 13) {
+			t.Errorf("Produce advertised v%d-v%d, want v0-v13", k.MinVersion, k.MaxVersion)
+		}
+		if k.ApiKey == kmsg.Fetch.Int16() && k.MinVersion != 4 {
+			t.Errorf("Fetch advertised from v%d, want v4", k.MinVersion)
+		}
+	}
+	rc.send(produceReq(2, -1, "t", [16]byte{}, 0, testBatch(0, "x")))
+	rc.expectClosed()
 }

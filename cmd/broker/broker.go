@@ -48,6 +48,10 @@ type Config struct {
 	// (default 30 s).
 	MaintenanceInterval time.Duration
 
+	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots
+	// (0: 1000; kafka.NoFetchSessions: none).
+	FetchSessionCacheSlots int
+
 	// Listeners, when set, are used instead of listening on the addresses.
 	KafkaListener net.Listener
 	HTTPListener  net.Listener
@@ -105,7 +109,8 @@ func (c Config) Validate() error {
 	if err := c.Storage.Validate(); err != nil {
 		return err
 	}
-	return kafka.Config{MaxRequestBytes: c.MaxRequestBytes, IdleTimeout: c.IdleTimeout}.Validate()
+	return kafka.Config{MaxRequestBytes: c.MaxRequestBytes, IdleTimeout: c.IdleTimeout,
+		FetchSessionCacheSlots: c.FetchSessionCacheSlots}.Validate()
 }
 
 // Start starts a broker. On error everything started so far is stopped.
@@ -195,6 +200,8 @@ func Start(cfg Config) (_ *Broker, err error) {
 		IdleTimeout:     cfg.IdleTimeout,
 		Logger:          cfg.Logger.With().Str("component", "kafka").Logger(),
 		Metrics:         cfg.Metrics,
+
+		FetchSessionCacheSlots: cfg.FetchSessionCacheSlots,
 	})
 	if err != nil {
 		return nil, err

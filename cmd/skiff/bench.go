@@ -88,10 +88,14 @@ func benchCommand() *cli.Command {
 				Name:  "consume",
 				Usage: "produce records, then consume them all from the start with franz-go; report records/s and MiB/s",
 				Flags: append(recordFlags("records to produce and read back (default: produce for --duration, 10s)"),
-					&cli.IntFlag{Name: "consumers", Value: 1, Usage: "consumer clients (partitions split among them)"}),
+					&cli.IntFlag{Name: "consumers", Value: 1, Usage: "consumer clients (partitions split among them)"},
+					&cli.BoolFlag{Name: "no-fetch-sessions", Usage: "consumers send full fetches only (no KIP-227 sessions), to compare request sizes"},
+					&cli.DurationFlag{Name: "tail", Usage: "after reading everything, keep polling this long and report the Fetch traffic of caught-up consumers"}),
 				Action: func(c *cli.Context) error {
 					cfg := recordsConfig(c)
 					cfg.Consumers = c.Int("consumers")
+					cfg.NoFetchSessions = c.Bool("no-fetch-sessions")
+					cfg.Tail = c.Duration("tail")
 					return runBench(c, func(ctx context.Context) (*bench.Report, error) { return bench.RunConsume(ctx, cfg) })
 				},
 			},

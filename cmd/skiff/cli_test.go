@@ -70,6 +70,8 @@ func TestCmdBadFlagsExitOne(t *testing.T) {
 		{"bad max partitions", []string{"--max.partitions.per.request", "-1"}, "--max.partitions.per.request"},
 		{"bad idle", []string{"--connections.max.idle.ms", "5"}, "--connections.max.idle.ms"},
 		{"bad request size", []string{"--socket.request.max.bytes", "10"}, "--socket.request.max.bytes"},
+		{"negative fetch session slots", []string{"--max.incremental.fetch.session.cache.slots", "-1"}, "--max.incremental.fetch.session.cache.slots"},
+		{"negative offsets retention", []string{"--offsets.retention.minutes", "-1"}, "--offsets.retention.minutes"},
 		{"bad offsets partitions", []string{"--offsets.topic.num.partitions", "70000"}, "--offsets.topic.num.partitions"},
 		{"bad offsets rf", []string{"--offsets.topic.replication.factor", "-1"}, "--offsets.topic.replication.factor"},
 		{"bad rebalance delay", []string{"--group.initial.rebalance.delay.ms", "-1"}, "--group.initial.rebalance.delay.ms"},

@@ -43,8 +43,10 @@ func startFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max.partitions.per.request", Value: td.MaxPartitionsPerRequest, EnvVars: env("MAX_PARTITIONS_PER_REQUEST"), Usage: "partitions one CreateTopics/CreatePartitions request may create (POLICY_VIOLATION above)"},
 		&cli.IntFlag{Name: "connections.max.idle.ms", Value: ms(kafka.DefaultIdleTimeout), EnvVars: env("CONNECTIONS_MAX_IDLE_MS"), Usage: "close Kafka connections that send no complete request for this long"},
 		&cli.IntFlag{Name: "socket.request.max.bytes", Value: int(kafka.DefaultMaxRequestBytes), EnvVars: env("SOCKET_REQUEST_MAX_BYTES"), Usage: "largest Kafka request accepted; larger frames close the connection"},
+		&cli.IntFlag{Name: "max.incremental.fetch.session.cache.slots", Value: kafka.DefaultFetchSessionCacheSlots, EnvVars: env("MAX_INCREMENTAL_FETCH_SESSION_CACHE_SLOTS"), Usage: "KIP-227 fetch sessions each broker keeps (0: none; every fetch is then a full fetch)"},
 		&cli.IntFlag{Name: "offsets.topic.num.partitions", Value: int(gd.OffsetsTopicPartitions), EnvVars: env("OFFSETS_TOPIC_NUM_PARTITIONS"), Usage: "partitions of __consumer_offsets, created with the first group (cannot change afterwards)"},
 		&cli.IntFlag{Name: "offsets.topic.replication.factor", Value: int(gd.OffsetsTopicReplicationFactor), EnvVars: env("OFFSETS_TOPIC_REPLICATION_FACTOR"), Usage: "replication factor of __consumer_offsets (capped to the live brokers at creation)"},
+		&cli.IntFlag{Name: "offsets.retention.minutes", Value: int(gd.OffsetsRetention / time.Minute), EnvVars: env("OFFSETS_RETENTION_MINUTES"), Usage: "how long the committed offsets of a group without members are kept (0: the default)"},
 		&cli.IntFlag{Name: "group.initial.rebalance.delay.ms", Value: ms(gd.InitialRebalanceDelay), EnvVars: env("GROUP_INITIAL_REBALANCE_DELAY_MS"), Usage: "how long a new consumer group waits for more members before its first generation"},
 		&cli.IntFlag{Name: "group.min.session.timeout.ms", Value: ms(gd.MinSessionTimeout), EnvVars: env("GROUP_MIN_SESSION_TIMEOUT_MS"), Usage: "smallest session timeout a classic group member may ask for"},
 		&cli.IntFlag{Name: "group.max.session.timeout.ms", Value: ms(gd.MaxSessionTimeout), EnvVars: env("GROUP_MAX_SESSION_TIMEOUT_MS"), Usage: "largest session timeout a classic group member may ask for"},
@@ -142,6 +144,7 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 	}
 	gc.MinSessionTimeout = msFlag(c, &f, "group.min.session.timeout.ms")
 	gc.MaxSessionTimeout = msFlag(c, &f, "group.max.session.timeout.ms")
+	gc.OffsetsRetention = minutesFlag(c, &f, "offsets.retention.minutes")
 
 	sc := diskspace.DefaultConfig()
 	sc.MinFreeBytes = c.Uint64("storage.min.free.bytes")
@@ -155,6 +158,8 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 		HTTPAddr:        c.String("http-addr"),
 		MaxRequestBytes: int32Flag(c, &f, "socket.request.max.bytes"),
 		IdleTimeout:     msFlag(c, &f, "connections.max.idle.ms"),
+
+		FetchSessionCacheSlots: fetchSessionSlots(c.Int("max.incremental.fetch.session.cache.slots")),
 	}
 	if f.err != nil {
 		return broker.Config{}, f.err
@@ -191,10 +196,31 @@ func int16Flag(c *cli.Context, f *flagReader, name string) int16 {
 }
 
 // msFlag reads a flag in milliseconds as a Duration.
+func minutesFlag(c *cli.Context, f *flagReader, name string) time.Duration {
+	v := c.Int(name)
+	if limit := int(math.MaxInt64 / int64(time.Minute)); v < -limit || v > limit {
+		f.outOfRange(name, v)
+	}
+	return time.Duration(v) * time.Minute
+}
+
 func msFlag(c *cli.Context, f *flagReader, name string) time.Duration {
 	v := c.Int(name)
 	if limit := int(math.MaxInt64 / int64(time.Millisecond)); v < -limit || v > limit {
 		f.outOfRange(name, v)
 	}
 	return time.Duration(v) * time.Millisecond
+}
+
+// fetchSessionSlots maps the flag to kafka.Config: Kafka's 0 (no sessions)
+// is kafka.NoFetchSessions, since 0 means the default there; a negative
+// value stays negative (below NoFetchSessions) for Validate to reject.
+func fetchSessionSlots(v int) int {
+	switch {
+	case v == 0:
+		return kafka.NoFetchSessions
+	case v < 0:
+		return min(v, kafka.NoFetchSessions-1)
+	}
+	return v
 }

@@ -142,7 +142,11 @@ type CommitRequest struct {
 	MemberID   string
 	InstanceID *string
 	Generation int32
-	Topics     []CommitTopic
+	// RetentionMs is OffsetCommit v2-4's retention time: -1 (Kafka's
+	// default) or 0 means offsets.retention.minutes; otherwise the commits
+	// expire RetentionMs after the commit, whatever the group does.
+	RetentionMs int64
+	Topics      []CommitTopic
 }
 
 // PartitionError is one partition's outcome.

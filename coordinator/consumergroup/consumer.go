@@ -139,11 +139,9 @@ func (c *consumerGroup) allTopicNames() []string {
 	if err != nil {
 		return nil
 	}
-	var out []string
+	out := make([]string, 0, len(v.Topics))
 	for _, t := range v.Topics {
-		if !t.Internal {
-			out = append(out, t.Name)
-		}
+		out = append(out, t.Name) // internal ones too, as subscribedTopics
 	}
 	return out
 }
@@ -493,7 +491,12 @@ func (c *consumerGroup) bump() {
 }
 
 // subscribedTopics resolves the members' subscriptions against the local
-// metadata (internal topics excluded).
+// metadata, as Kafka's GroupMetadataManager does: names as given, and each
+// regex (RE2 syntax, as Kafka's RE2/J) matched against the whole name of
+// every topic, internal ones included. Kafka does not skip internal topics
+// here (only an ACL filter, which Skiff does not have): a pattern that
+// matches __consumer_offsets, such as one that names it, gets it. Topics
+// created later are matched at the next heartbeat (topicsChanged).
 func (c *consumerGroup) subscribedTopics() []topicInfo {
 	names := map[string]bool{}
 	regex := false
@@ -516,9 +519,6 @@ func (c *consumerGroup) subscribedTopics() []topicInfo {
 	}
 	var out []topicInfo
 	for _, t := range v.Topics {
-		if t.Internal {
-			continue
-		}
 		match := names[t.Name]
 		for _, m := range c.members {
 			match = match || (m.regex != nil && m.regex.MatchString(t.Name))

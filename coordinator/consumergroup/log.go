@@ -42,7 +42,12 @@ type committed struct {
 	LeaderEpoch int32
 	Metadata    string
 	CommitMs    int64
-	logOffset   int64 // offset of the record in the offsets partition
+	// ExpireMs is the explicit expiry of an OffsetCommit v2-4 with a
+	// retention time (0: none; offsets.retention.minutes applies). Such a
+	// commit is stored as OffsetCommitValue v1, which has the field (and
+	// no leader epoch), as Kafka stores it.
+	ExpireMs  int64
+	logOffset int64 // offset of the record in the offsets partition
 }
 
 func offsetKey(group, topic string, partition int32) []byte {
@@ -54,6 +59,10 @@ func offsetRecord(group, topic string, partition int32, c committed) kv {
 	v := kmsg.NewOffsetCommitValue()
 	v.Version = offsetValueVersion
 	v.Offset, v.LeaderEpoch, v.Metadata, v.CommitTimestamp = c.Offset, c.LeaderEpoch, c.Metadata, c.CommitMs
+	if c.ExpireMs > 0 {
+		v.Version = 1
+		v.ExpireTimestamp = c.ExpireMs
+	}
 	return kv{Key: offsetKey(group, topic, partition), Value: v.AppendTo(nil)}
 }
 
@@ -97,6 +106,9 @@ func decodeEntry(offset int64, key, value []byte) (logEntry, error) {
 				le = -1
 			}
 			e.commit = &committed{Offset: ov.Offset, LeaderEpoch: le, Metadata: ov.Metadata, CommitMs: ov.CommitTimestamp, logOffset: offset}
+			if ov.Version == 1 {
+				e.commit.ExpireMs = ov.ExpireTimestamp
+			}
 		}
 	case 2:
 		var k kmsg.GroupMetadataKey

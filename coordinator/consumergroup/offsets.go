@@ -74,6 +74,10 @@ func (s *Service) Commit(ctx context.Context, req CommitRequest) []TopicErrors {
 		return failAll(err)
 	}
 	now := s.cfg.Now().UnixMilli()
+	var expireMs int64
+	if req.RetentionMs > 0 {
+		expireMs = now + req.RetentionMs
+	}
 	var recs []kv
 	for i, t := range req.Topics {
 		mt, err := lookup(rt, t.Name, t.ID)
@@ -95,7 +99,7 @@ func (s *Service) Commit(ctx context.Context, req CommitRequest) []TopicErrors {
 					md = *pt.Metadata
 				}
 				recs = append(recs, offsetRecord(req.Group, mt.Name, pt.Partition,
-					committed{Offset: pt.Offset, LeaderEpoch: pt.LeaderEpoch, Metadata: md, CommitMs: now}))
+					committed{Offset: pt.Offset, LeaderEpoch: pt.LeaderEpoch, Metadata: md, CommitMs: now, ExpireMs: expireMs}))
 			}
 		}
 	}

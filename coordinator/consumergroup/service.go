@@ -114,6 +114,13 @@ type Config struct {
 	// CleanupInterval is how often a coordinator deletes the commits of
 	// topics that no longer exist (30 s).
 	CleanupInterval time.Duration
+	// OffsetsRetention is offsets.retention.minutes (7 days): how long
+	// the commits of a group without members are kept (group.go,
+	// expiryBase). Milliseconds are allowed here, for tests.
+	OffsetsRetention time.Duration
+	// OffsetsRetentionCheckInterval is offsets.retention.check.interval.ms
+	// (10 min): how often a coordinator looks for expired commits.
+	OffsetsRetentionCheckInterval time.Duration
 
 	Now    func() time.Time
 	Logger zerolog.Logger
@@ -142,6 +149,8 @@ func DefaultConfig() Config {
 		PollInterval:                  100 * time.Millisecond,
 		CompactMinRecords:             10000,
 		CleanupInterval:               30 * time.Second,
+		OffsetsRetention:              7 * 24 * time.Hour,
+		OffsetsRetentionCheckInterval: 10 * time.Minute,
 		Now:                           time.Now,
 		Logger:                        zerolog.Nop(),
 	}
@@ -191,6 +200,12 @@ func (c Config) withDefaults() Config {
 	if c.CleanupInterval == 0 {
 		c.CleanupInterval = d.CleanupInterval
 	}
+	if c.OffsetsRetention == 0 {
+		c.OffsetsRetention = d.OffsetsRetention
+	}
+	if c.OffsetsRetentionCheckInterval == 0 {
+		c.OffsetsRetentionCheckInterval = d.OffsetsRetentionCheckInterval
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -215,6 +230,10 @@ func (c Config) Validate() error {
 			c.MinSessionTimeout.Milliseconds(), c.MaxSessionTimeout.Milliseconds())
 	case c.MaxGroupSize < 1:
 		return errors.New("consumergroup: config: group.max.size must be at least 1")
+	case c.OffsetsRetention < 0:
+		return fmt.Errorf("consumergroup: --offsets.retention.minutes must be at least 1, got %v", c.OffsetsRetention)
+	case c.OffsetsRetentionCheckInterval < 0:
+		return fmt.Errorf("consumergroup: config: offsets.retention.check.interval.ms must be positive, got %v", c.OffsetsRetentionCheckInterval)
 	}
 	for _, a := range c.ConsumerAssignors {
 		if a != "uniform" && a != "range" {
@@ -285,6 +304,8 @@ func (s *Service) Run(ctx context.Context) {
 	defer t.Stop()
 	cleanup := time.NewTicker(s.cfg.CleanupInterval)
 	defer cleanup.Stop()
+	expiry := time.NewTicker(s.cfg.OffsetsRetentionCheckInterval)
+	defer expiry.Stop()
 	defer s.close()
 	for {
 		s.refresh()
@@ -295,6 +316,8 @@ func (s *Service) Run(ctx context.Context) {
 		case <-s.kick:
 		case <-cleanup.C:
 			s.dropDeletedTopics(ctx)
+		case <-expiry.C:
+			s.expireOffsets(ctx)
 		}
 	}
 }
