@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +13,7 @@ import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
@@ -25,15 +27,25 @@ import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicCollection;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
 import org.apache.kafka.common.errors.InvalidReplicationFactorException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicIdException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -192,6 +204,51 @@ class AdminTest {
         ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, "1");
         Config bc = admin.describeConfigs(List.of(broker)).all().get().get(broker);
         assertFalse(bc.entries().isEmpty(), "broker 1 has configs");
+    }
+
+    /**
+     * describeTopics and deleteTopics by topic ID (Metadata v12+ by ID; the
+     * Java client leaves the topic name "" rather than null).
+     */
+    @Test
+    void describeAndDeleteByTopicId() throws Exception {
+        String topic = Clients.topic("admin-by-id");
+        Uuid id = admin.createTopics(List.of(new NewTopic(topic, 2, (short) 3))).topicId(topic).get();
+        TopicDescription d = admin.describeTopics(TopicCollection.ofTopicIds(List.of(id))).allTopicIds().get().get(id);
+        assertEquals(topic, d.name());
+        assertEquals(2, d.partitions().size());
+
+        admin.deleteTopics(TopicCollection.ofTopicIds(List.of(id))).all().get();
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> admin.describeTopics(TopicCollection.ofTopicIds(List.of(id))).allTopicIds().get());
+        assertInstanceOf(UnknownTopicIdException.class, cause(e), "describe a deleted topic ID");
+    }
+
+    /** listOffsets, deleteRecords, and a group's offsets through Admin (alter, list, delete). */
+    @Test
+    void offsetsAndRecords() throws Exception {
+        String topic = Clients.topic("admin-offsets");
+        String group = Clients.topic("admin-offsets-g");
+        admin.createTopics(List.of(new NewTopic(topic, 1, (short) 3))).all().get();
+        TopicPartition tp = new TopicPartition(topic, 0);
+        Properties pp = new Properties();
+        pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, SkiffCluster.bootstrap());
+        try (KafkaProducer<String, String> p = new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer())) {
+            for (int i = 0; i < 10; i++) {
+                p.send(new ProducerRecord<>(topic, 0, null, "v" + i)).get();
+            }
+        }
+        assertEquals(10, admin.listOffsets(Map.of(tp, OffsetSpec.latest())).all().get().get(tp).offset());
+        assertEquals(0, admin.listOffsets(Map.of(tp, OffsetSpec.earliest())).all().get().get(tp).offset());
+        assertEquals(4, admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(4))).lowWatermarks().get(tp).get().lowWatermark());
+        assertEquals(4, admin.listOffsets(Map.of(tp, OffsetSpec.earliest())).all().get().get(tp).offset());
+
+        admin.alterConsumerGroupOffsets(group, Map.of(tp, new OffsetAndMetadata(7, "meta"))).all().get();
+        OffsetAndMetadata om = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().get(tp);
+        assertEquals(7, om.offset());
+        assertEquals("meta", om.metadata());
+        admin.deleteConsumerGroupOffsets(group, Set.of(tp)).all().get();
+        assertNull(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().get(tp), "offset after delete");
     }
 
     @Test
