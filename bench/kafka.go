@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -360,13 +362,30 @@ func (c *kafkaCluster) logTails() string {
 	return b.String()
 }
 
+// freeLoopbackAddr returns a free loopback address whose port is below the
+// ephemeral range, so that no outgoing connection takes it in the seconds
+// between this check and the Kafka node's bind (the format step runs in
+// between).
 func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > 12000 {
+				lo = v
+			}
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	for range 1000 {
+		port := 10000 + mrand.IntN(lo-10000-1)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return addr, nil
+	}
+	return "", errors.New("no free loopback port below the ephemeral range")
 }
 
 // kafkaWarmUpRecords is how many 1 KiB records the JVM warm-up of a Kafka

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
  */
 public final class SkiffCluster implements BeforeAllCallback {
     private static final Namespace NS = Namespace.create(SkiffCluster.class);
+    private static final Random RANDOM = new Random();
 
     /** The running cluster, set by the extension before any test runs. */
     static Nodes nodes;
@@ -190,12 +192,33 @@ public final class SkiffCluster implements BeforeAllCallback {
         }
     }
 
+    /**
+     * A free loopback address whose port is below the ephemeral range, so
+     * that no outgoing connection takes it between this check and the
+     * node's bind.
+     */
     private static String freeAddr() throws IOException {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(false);
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return "127.0.0.1:" + s.getLocalPort();
+        int lo = 32768;
+        try {
+            String[] f = Files.readString(Paths.get("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+            int v = Integer.parseInt(f[0]);
+            if (v > 12000) {
+                lo = v;
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: keep the default
         }
+        for (int i = 0; i < 1000; i++) {
+            int port = 10000 + RANDOM.nextInt(lo - 10000 - 1);
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(false);
+                s.bind(new InetSocketAddress("127.0.0.1", port));
+                return "127.0.0.1:" + port;
+            } catch (IOException e) {
+                // taken: try another
+            }
+        }
+        throw new IOException("no free loopback port below the ephemeral range");
     }
 
     private static void deleteTree(Path root) throws IOException {
