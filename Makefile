@@ -4,7 +4,7 @@ FUZZTIME ?= 10s
 PKGS     := ./...
 TESTING_ALLOWED := github.com/lni/vfs|github.com/lni/dragonboat/v4/internal/vfs
 
-.PHONY: all build run test test-race test-unit test-integration test-java chaos fuzz bench bench-cli lint verify clean
+.PHONY: all build run test test-race test-unit test-integration test-java chaos fuzz bench bench-cli bench-kafka lint verify clean
 
 all: build
 
@@ -69,6 +69,15 @@ bench-cli: build
 	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --logdb tan --compare kfake
 	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --max-buffered 1000 --compare kfake
 	./$(BIN) bench consume --count 300000 --record-size 1024 --compare kfake
+
+## bench-kafka: the runs of README's "Against Apache Kafka" section: the same workloads on Apache Kafka
+## (3 JVMs, KRaft; needs java 17+, and mvn for the first run, which fetches the jars; ~20 minutes)
+bench-kafka: build
+	./$(BIN) bench topics --topics 1500 --partitions 3 --concurrency 1 --compare kfake,kafka
+	./$(BIN) bench topics --topics 1500 --partitions 3 --concurrency 32 --compare kfake,kafka
+	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --compare kfake,kafka,kafka-fsync
+	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --max-buffered 1000 --compare kafka,kafka-fsync
+	./$(BIN) bench consume --count 300000 --record-size 1024 --compare kfake,kafka
 
 lint: verify
 
