@@ -17,6 +17,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.tools.BrokerApiVersionsCommand;
+import org.apache.kafka.tools.GetOffsetShell;
 import org.apache.kafka.tools.TopicCommand;
 import org.apache.kafka.tools.consumer.group.ConsumerGroupCommand;
 import org.junit.jupiter.api.Test;
@@ -138,5 +140,22 @@ class ToolsTest {
         r = Tool.run(ConsumerGroupCommand::main, "--bootstrap-server", SkiffCluster.bootstrap(), "--list");
         assertEquals(0, r.code(), r.toString());
         assertTrue(r.out().lines().anyMatch(l -> l.trim().equals(group)), r.toString());
+
+        // kafka-get-offsets.sh: TOPIC:PARTITION:OFFSET, the latest offsets.
+        r = Tool.run(GetOffsetShell::main, "--bootstrap-server", SkiffCluster.bootstrap(), "--topic", topic);
+        assertEquals(0, r.code(), r.toString());
+        assertEquals(List.of(topic + ":0:5", topic + ":1:5"), r.out().lines().sorted().toList(), r.toString());
+    }
+
+    /** kafka-broker-api-versions.sh: every broker, with no API it cannot print. */
+    @Test
+    void brokerApiVersions() {
+        Tool.Result r = Tool.run(BrokerApiVersionsCommand::main, "--bootstrap-server", SkiffCluster.bootstrap());
+        assertEquals(0, r.code(), r.toString());
+        for (String addr : SkiffCluster.kafkaAddrs()) {
+            assertTrue(r.out().contains(addr + " (id: "), "broker " + addr + " missing: " + r);
+        }
+        assertTrue(r.out().contains("Produce(0): 0 to "), r.toString());
+        assertFalse(r.err().contains("Exception"), r.toString());
     }
 }
