@@ -4,7 +4,7 @@ FUZZTIME ?= 10s
 PKGS     := ./...
 TESTING_ALLOWED := github.com/lni/vfs|github.com/lni/dragonboat/v4/internal/vfs
 
-.PHONY: all build run test test-race test-unit test-integration chaos fuzz bench bench-cli lint verify clean
+.PHONY: all build run test test-race test-unit test-integration test-java chaos fuzz bench bench-cli bench-kafka lint verify clean
 
 all: build
 
@@ -15,10 +15,23 @@ build:
 run: build
 	./$(BIN) start
 
-## test: vet, then every test with the race detector
+## test: vet, then every test with the race detector, then the Java compatibility tests
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(MAKE) test-java
+
+## test-java: Kafka's Java client and tools against a 3-node cluster of bin/skiff processes
+## (compat/java, JUnit 5 through Maven). Skipped with a message when java 17+ or mvn is missing,
+## unless SKIFF_REQUIRE_JAVA=1 (CI), which makes that an error.
+test-java: build
+	@if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1 || \
+	    [ "$$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | cut -d. -f1)" -lt 17 ]; then \
+	  if [ -n "$$SKIFF_REQUIRE_JAVA" ]; then echo "test-java: java 17+ and mvn are required (SKIFF_REQUIRE_JAVA is set)"; exit 1; fi; \
+	  echo "test-java: SKIPPED: the Java compatibility tests need java 17+ and mvn on PATH (apt-get install openjdk-17-jdk-headless maven)"; \
+	else \
+	  cd compat/java && SKIFF_BIN="$(abspath $(BIN))" mvn -B -ntp test; \
+	fi
 
 test-race: test
 
@@ -56,6 +69,15 @@ bench-cli: build
 	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --logdb tan --compare kfake
 	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --max-buffered 1000 --compare kfake
 	./$(BIN) bench consume --count 300000 --record-size 1024 --compare kfake
+
+## bench-kafka: the runs of README's "Against Apache Kafka" section: the same workloads on Apache Kafka
+## (3 JVMs, KRaft; needs java 17+, and mvn for the first run, which fetches the jars; ~20 minutes)
+bench-kafka: build
+	./$(BIN) bench topics --topics 1500 --partitions 3 --concurrency 1 --compare kfake,kafka
+	./$(BIN) bench topics --topics 1500 --partitions 3 --concurrency 32 --compare kfake,kafka
+	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --compare kfake,kafka,kafka-fsync
+	./$(BIN) bench produce --duration 10s --record-size 1024 --acks all --max-buffered 1000 --compare kafka,kafka-fsync
+	./$(BIN) bench consume --count 300000 --record-size 1024 --compare kfake,kafka
 
 lint: verify
 

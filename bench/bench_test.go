@@ -174,7 +174,7 @@ func TestBenchOptionErrors(t *testing.T) {
 	if _, err := RunProduce(ctx, RecordsConfig{Options: Options{Compare: []string{"seed"}}}); err == nil {
 		t.Error("produce --compare seed: no error")
 	}
-	if _, err := RunProduce(ctx, RecordsConfig{Options: Options{Compare: []string{"kafka"}}}); err == nil {
+	if _, err := RunProduce(ctx, RecordsConfig{Options: Options{Compare: []string{"redpanda"}}}); err == nil {
 		t.Error("unknown --compare: no error")
 	}
 	if _, err := RunProduce(ctx, RecordsConfig{Acks: "2"}); err == nil {

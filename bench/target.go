@@ -18,6 +18,13 @@ const (
 	TargetSkiff = "skiff" // Skiff: --brokers, or an in-process cluster
 	TargetSeed  = "seed"  // the seed broker's creation path (topics only): in-process cluster, bench/seed
 	TargetKfake = "kfake" // franz-go's in-memory kfake cluster, in-process
+	// Apache Kafka (KafkaVersion) in KRaft mode: Nodes combined
+	// broker+controller JVMs on loopback; Kafka's defaults acknowledge
+	// before fsync.
+	TargetKafka = "kafka"
+	// The same with flush.messages=1 (every append fsynced before it counts
+	// as written), as Skiff's Raft log is: a like-for-like durability run.
+	TargetKafkaFsync = "kafka-fsync"
 )
 
 // Options are common to every bench.
@@ -29,9 +36,9 @@ type Options struct {
 	// MetricsAddrs are the HTTP addresses (host:port) of the Brokers'
 	// /metrics endpoints, to count metadata proposals. Optional.
 	MetricsAddrs []string `json:"metrics_addrs,omitempty"`
-	Nodes        int      `json:"nodes,omitempty"`   // in-process cluster size and kfake brokers; default 3
+	Nodes        int      `json:"nodes,omitempty"`   // in-process cluster size, kfake and Kafka brokers; default 3
 	LogDB        string   `json:"logdb,omitempty"`   // in-process cluster's LogDB: pebble (default) or tan
-	Compare      []string `json:"compare,omitempty"` // also run: "seed" (topics only), "kfake"
+	Compare      []string `json:"compare,omitempty"` // also run: "seed" (topics only), "kfake", "kafka", "kafka-fsync"
 
 	// Progress receives a live status line (the CLI passes stderr when it
 	// is a terminal). Nil: none.
@@ -71,9 +78,9 @@ func (o *Options) targets(seedOK bool) ([]string, error) {
 				if len(o.Brokers) > 0 {
 					return nil, fmt.Errorf("--compare seed needs the in-process cluster (no --brokers): the seed path is not reachable over Kafka")
 				}
-			case TargetKfake:
+			case TargetKfake, TargetKafka, TargetKafkaFsync:
 			default:
-				return nil, fmt.Errorf("unknown --compare %q (want seed or kfake)", c)
+				return nil, fmt.Errorf("unknown --compare %q (want seed, kfake, kafka or kafka-fsync)", c)
 			}
 			out = append(out, c)
 		}
@@ -88,6 +95,7 @@ type target struct {
 	brokers []string // Kafka addresses
 	cluster *clustertest.Cluster
 	kfake   *kfake.Cluster
+	kafka   *kafkaCluster
 	metrics []string // external /metrics addresses
 }
 
@@ -102,6 +110,23 @@ func (o *Options) open(ctx context.Context, name string) (t *target, err error) 
 		}
 		t.kfake, t.brokers = c, c.ListenAddrs()
 		t.desc = fmt.Sprintf("kfake in-process, %d brokers", o.Nodes)
+	case name == TargetKafka || name == TargetKafkaFsync:
+		fsync := name == TargetKafkaFsync
+		c, err := startKafka(ctx, o.Nodes, fsync)
+		if err != nil {
+			return nil, fmt.Errorf("starting Apache Kafka: %w", err)
+		}
+		t.kafka, t.brokers = c, c.addrs()
+		if err := kafkaWarmUp(ctx, t.brokers); err != nil {
+			c.close()
+			return nil, fmt.Errorf("Apache Kafka JVM warm-up: %w", err)
+		}
+		flush := "acks before fsync (Kafka's default)"
+		if fsync {
+			flush = "fsync per append (log.flush.interval.messages=1)"
+		}
+		t.desc = fmt.Sprintf("Apache Kafka %s, KRaft, %d broker+controller JVMs on loopback, heap %s, %s",
+			KafkaVersion, o.Nodes, kafkaHeap, flush)
 	case len(o.Brokers) > 0:
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
@@ -129,6 +154,9 @@ func (t *target) close() {
 	}
 	if t.kfake != nil {
 		t.kfake.Close()
+	}
+	if t.kafka != nil {
+		t.kafka.close()
 	}
 }
 

@@ -11,7 +11,9 @@ package kafka
 //     Raft leader's broker ID (ClusterInfo), -1 if unknown.
 //   - Topics: all topics for a null list (an empty list at v0); otherwise
 //     the requested ones, by name or (v12+) by ID, in request order, each
-//     once. Unknown IDs get UNKNOWN_TOPIC_ID.
+//     once. A non-zero ID wins over the name (the Java client sends "" as
+//     the name of a topic it asks for by ID), as in Kafka. Unknown IDs get
+//     UNKNOWN_TOPIC_ID.
 //   - Missing names are auto-created through TopicService.AutoCreate (the
 //     same funnel as CreateTopics) when the request allows it (v4+ flag, v0-3
 //     always) and auto.create.topics.enable is on; __consumer_offsets is
@@ -134,8 +136,11 @@ func metadataQuery(req *kmsg.MetadataRequest, all bool) ([]metadataWant, topics.
 		seenIDs   = map[topics.TopicID]bool{}
 	)
 	for _, rt := range req.Topics {
+		// A non-zero ID wins over the name, as in Kafka: the Java client
+		// asks by ID with the name left at its default, "" (not null).
+		byID := !topics.TopicID(rt.TopicID).IsZero() || rt.Topic == nil
 		switch {
-		case rt.Topic != nil:
+		case !byID:
 			if !seenNames[*rt.Topic] {
 				seenNames[*rt.Topic] = true
 				wants = append(wants, metadataWant{name: *rt.Topic})

@@ -103,6 +103,24 @@ func TestKafkaMetadata(t *testing.T) {
 	if ts.fake.get("nope") != nil || ts.fake.callCount("AutoCreate") != 0 {
 		t.Error("auto-created although the request did not allow it")
 	}
+
+	// The Java client's describeTopics by ID: the ID and an empty (not
+	// null) name. The ID wins, as in Kafka.
+	req = kmsg.NewPtrMetadataRequest()
+	req.Topics = []kmsg.MetadataRequestTopic{{Topic: kmsg.StringPtr(""), TopicID: a.ID}, {Topic: kmsg.StringPtr(""), TopicID: missingID}}
+	resp, err = req.RequestWith(testCtx(t), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Topics) != 2 {
+		t.Fatalf("by ID with an empty name: %d topics, want 2", len(resp.Topics))
+	}
+	if r := resp.Topics[0]; r.ErrorCode != 0 || r.TopicID != a.ID || r.Topic == nil || *r.Topic != "a" || len(r.Partitions) != 3 {
+		t.Errorf("by ID with an empty name: %+v", r)
+	}
+	if r := resp.Topics[1]; r.ErrorCode != kerr.UnknownTopicID.Code || r.TopicID != missingID {
+		t.Errorf("missing ID with an empty name: %+v", r)
+	}
 }
 
 func TestKafkaMetadataOldVersions(t *testing.T) {

@@ -23,9 +23,9 @@ func benchCommand() *cli.Command {
 		return []cli.Flag{
 			&cli.StringSliceFlag{Name: "brokers", Usage: "Kafka `ADDRS` (host:port,...) of a running cluster (default: start a 3-node cluster in-process on loopback, in a temporary directory removed afterwards)"},
 			&cli.StringSliceFlag{Name: "metrics-addrs", Usage: "with --brokers: the brokers' HTTP `ADDRS` (host:port,...), to count metadata proposals from their /metrics"},
-			&cli.StringSliceFlag{Name: "compare", Usage: "also run the workload against: seed (topics only: the earlier per-partition proposal path, in-process), kfake (franz-go's in-memory cluster)"},
+			&cli.StringSliceFlag{Name: "compare", Usage: "also run the workload against: seed (topics only: the earlier per-partition proposal path, in-process), kfake (franz-go's in-memory cluster), kafka (Apache Kafka, KRaft, one JVM per node; jars fetched once with mvn into the user cache), kafka-fsync (the same with flush.messages=1)"},
 			&cli.StringFlag{Name: "logdb", Value: "pebble", Usage: "Raft log store of the in-process cluster: pebble or tan"},
-			&cli.IntFlag{Name: "nodes", Value: 3, Usage: "nodes of the in-process cluster (and kfake brokers)"},
+			&cli.IntFlag{Name: "nodes", Value: 3, Usage: "nodes of the in-process cluster (and kfake and Kafka brokers)"},
 			&cli.DurationFlag{Name: "duration", Usage: "run for this long instead of a count"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run (client and in-process cluster) to `FILE`"},
