@@ -208,6 +208,12 @@ func sendOnce(addr string, req kmsg.Request, retry bool) error {
 		}
 	case *kmsg.CreatePartitionsResponse:
 		for _, x := range r.Topics {
+			// A retry after an unknown outcome (the first attempt timed
+			// out but committed) finds the count already reached.
+			if retry && x.ErrorCode == kerr.InvalidPartitions.Code && x.ErrorMessage != nil &&
+				strings.HasPrefix(*x.ErrorMessage, "Topic already has ") {
+				continue
+			}
 			codes = append(codes, x.ErrorCode)
 		}
 	case *kmsg.DeleteTopicsResponse:
