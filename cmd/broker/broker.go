@@ -40,6 +40,12 @@ type Config struct {
 	// MaintenanceInterval: how often data-group leaders enforce retention
 	// (default 30 s).
 	MaintenanceInterval time.Duration
+	// MetricsInterval: how often the partition, data-group and consumer-lag
+	// gauges are recomputed (0: DefaultMetricsInterval).
+	MetricsInterval time.Duration
+	// PartitionMetrics adds per-partition byte and message counters to the
+	// per-topic ones (many series on big clusters; off by default).
+	PartitionMetrics bool
 
 	// Listeners, when set, are used instead of listening on the addresses.
 	KafkaListener net.Listener
@@ -61,6 +67,7 @@ type Broker struct {
 	topics *topics.Service
 	data   *datapath.Service
 	groups *consumergroup.Service
+	meter  *meteredRecords // the data path, metered per topic (topic_metrics.go)
 	kafka  *kafka.Server
 	stop   context.CancelFunc
 	httpd  *http.Server
@@ -151,7 +158,16 @@ func Start(cfg Config) (_ *Broker, err error) {
 	}
 	var runCtx context.Context
 	runCtx, b.stop = context.WithCancel(context.Background())
-	b.wg.Add(2)
+	b.meter = newMeteredRecords(b.data, cfg.Metrics, b.node.ID(), cfg.PartitionMetrics)
+	interval := cfg.MetricsInterval
+	if interval <= 0 {
+		interval = DefaultMetricsInterval
+	}
+	b.wg.Add(3)
+	go func() {
+		defer b.wg.Done()
+		newClusterMetrics(b).run(runCtx, interval)
+	}()
 	go func() {
 		defer b.wg.Done()
 		b.data.Run(runCtx)
@@ -164,7 +180,7 @@ func Start(cfg Config) (_ *Broker, err error) {
 		NodeID:          b.node.ID(),
 		ClusterID:       cfg.ClusterID,
 		Topics:          b.topics,
-		Records:         b.data,
+		Records:         b.meter,
 		Groups:          b.groups,
 		Cluster:         b.node,
 		AutoCreate:      cfg.Topics.AutoCreateTopics,

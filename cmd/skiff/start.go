@@ -48,6 +48,8 @@ func startFlags() []cli.Flag {
 		&cli.IntFlag{Name: "group.min.session.timeout.ms", Value: ms(gd.MinSessionTimeout), EnvVars: env("GROUP_MIN_SESSION_TIMEOUT_MS"), Usage: "smallest session timeout a classic group member may ask for"},
 		&cli.IntFlag{Name: "group.max.session.timeout.ms", Value: ms(gd.MaxSessionTimeout), EnvVars: env("GROUP_MAX_SESSION_TIMEOUT_MS"), Usage: "largest session timeout a classic group member may ask for"},
 		&cli.StringFlag{Name: "logdb", Value: nd.LogDB, EnvVars: env("LOGDB"), Usage: "Raft log store: pebble or tan; fixed at the first start"},
+		&cli.BoolFlag{Name: "metrics-per-partition", EnvVars: env("METRICS_PER_PARTITION"), Usage: "also export byte and message counters per partition on /metrics (one series per partition)"},
+		&cli.DurationFlag{Name: "metrics-interval", Value: broker.DefaultMetricsInterval, EnvVars: env("METRICS_INTERVAL"), Usage: "how often partition health, data-group and consumer-lag gauges are recomputed"},
 		&cli.Uint64Flag{Name: "raft-rtt-ms", Value: nd.RTTMillisecond, EnvVars: env("RAFT_RTT_MS"), Usage: "Raft tick in milliseconds (elections take 20-40 ticks)"},
 	}
 }
@@ -149,6 +151,8 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 		MaxRequestBytes: int32Flag(c, &f, "socket.request.max.bytes"),
 		IdleTimeout:     msFlag(c, &f, "connections.max.idle.ms"),
 	}
+	cfg.PartitionMetrics = c.Bool("metrics-per-partition")
+	cfg.MetricsInterval = c.Duration("metrics-interval")
 	if f.err != nil {
 		return broker.Config{}, f.err
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -69,7 +68,7 @@ func produce(e *env) error {
 	if c.NArg() > 1 {
 		values = c.Args().Slice()[1:]
 	} else {
-		sc := bufio.NewScanner(os.Stdin)
+		sc := bufio.NewScanner(c.App.Reader)
 		sc.Buffer(make([]byte, 64<<10), 16<<20)
 		for sc.Scan() {
 			values = append(values, sc.Text())
