@@ -63,7 +63,7 @@ func Run(app *cli.App, args []string) int {
 	app.CommandNotFound = func(c *cli.Context, name string) {
 		notFound = fmt.Errorf("unknown command %q (see %s --help)", name, c.App.Name)
 	}
-	err := app.Run(args)
+	err := app.Run(interspersed(app, args))
 	if err == nil && notFound != nil {
 		err = UsageError{notFound}
 	}
