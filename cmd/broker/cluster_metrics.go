@@ -48,12 +48,6 @@ func newClusterMetrics(b *Broker) *clusterMetrics {
 }
 
 func (m *clusterMetrics) run(ctx context.Context, interval time.Duration) {
-	var cl *kgo.Client // for consumer lag: end offsets live on the partitions' leaders
-	defer func() {
-		if cl != nil {
-			cl.Close()
-		}
-	}()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -61,22 +55,13 @@ func (m *clusterMetrics) run(ctx context.Context, interval time.Duration) {
 		m.partitions(seen)
 		m.dataGroups(seen)
 		if groups := m.b.groups.List(ctx, nil, nil); len(groups) > 0 {
-			if cl == nil {
-				var err error
-				cl, err = kgo.NewClient(kgo.SeedBrokers(m.b.cfg.Node.KafkaAddr), kgo.ClientID("skiff-metrics"))
-				if err != nil {
-					m.b.log.Warn().Err(err).Msg("metrics: no client for consumer lag")
-				}
+			names := make([]string, len(groups))
+			for i, g := range groups {
+				names[i] = g.Group
 			}
-			if cl != nil {
-				names := make([]string, len(groups))
-				for i, g := range groups {
-					names[i] = g.Group
-				}
-				lctx, cancel := context.WithTimeout(ctx, interval)
-				m.lag(lctx, kadm.NewClient(cl), names, seen)
-				cancel()
-			}
+			lctx, cancel := context.WithTimeout(ctx, interval)
+			m.lag(lctx, names, seen)
+			cancel()
 		}
 		m.sweep(seen)
 		select {
@@ -202,8 +187,22 @@ func (m *clusterMetrics) dataGroups(seen map[string]bool) {
 // partitions of end offset minus committed offset, for the groups this node
 // coordinates. A group or topic whose lag cannot be read this round keeps no
 // series rather than a stale one.
-func (m *clusterMetrics) lag(ctx context.Context, adm *kadm.Client, groups []string, seen map[string]bool) {
-	lags, err := adm.Lag(ctx, groups...)
+//
+// End offsets live on the partitions' leaders, so it asks through a Kafka
+// client of this node's own, opened for the round and closed after it (no
+// connection stays open between rounds).
+func (m *clusterMetrics) lag(ctx context.Context, groups []string, seen map[string]bool) {
+	addr := m.b.cfg.Node.KafkaAddr // advertised; b.cfg has it when set by flag
+	if addr == "" {
+		addr = m.b.KafkaAddr()
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID("skiff-metrics"))
+	if err != nil {
+		m.b.log.Warn().Err(err).Msg("metrics: no client for consumer lag")
+		return
+	}
+	defer cl.Close()
+	lags, err := kadm.NewClient(cl).Lag(ctx, groups...)
 	if err != nil {
 		m.b.log.Debug().Err(err).Msg("metrics: consumer lag")
 		return
