@@ -297,6 +297,12 @@ func TestCmdProduceConsumeGroup(t *testing.T) {
 		t.Errorf("consume --offset end: %q", got)
 	}
 
+	// --count with --group commits only what was printed.
+	ok(t, c, "", "consume", "cmd-events", "--group", "cmd-h", "--count", "2")
+	if l := decode[[]lagJSON](t, ok(t, c, "", "group", "describe", "cmd-h", "--format", "json"))[0]; l.TotalLag != 3 {
+		t.Errorf("lag after consuming 2 of 5 as cmd-h: %+v, want 3", l)
+	}
+
 	// As a group: reads everything and commits.
 	if got := strings.Count(ok(t, c, "", "consume", "cmd-events", "--group", "cmd-g"), "\n"); got != 6 {
 		t.Fatalf("consume --group: %d lines, want header + 5", got)

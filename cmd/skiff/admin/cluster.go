@@ -197,7 +197,7 @@ func clusterStatus(e *env) error {
 }
 
 func clusterTable(w *tabwriter.Writer, out clusterStatusOut) {
-	fmt.Fprintf(w, "Cluster: %s\tController: %d\tTopics: %d\tPartitions: %d\tUnderReplicated: %d\tOffline: %d\n",
+	fmt.Fprintf(w, "Cluster: %s  Controller: %d  Topics: %d  Partitions: %d  UnderReplicated: %d  Offline: %d\n",
 		out.ClusterID, out.Controller, out.Topics, out.Partitions, out.UnderReplicated, out.Offline)
 	fmt.Fprintln(w, "\nNODE\tADDR\tRACK\tALIVE\tCONTROLLER")
 	for _, n := range out.Nodes {

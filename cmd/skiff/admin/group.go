@@ -157,7 +157,7 @@ func groupDescribe(e *env) error {
 			if i > 0 {
 				fmt.Fprintln(w)
 			}
-			fmt.Fprintf(w, "Group: %s\tState: %s\tCoordinator: %d\tMembers: %d\tTotalLag: %d\n",
+			fmt.Fprintf(w, "Group: %s  State: %s  Coordinator: %d  Members: %d  TotalLag: %d\n",
 				d.Group, d.State, d.Coordinator, len(d.Members), d.TotalLag)
 			fmt.Fprintln(w, "TOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tMEMBER\tERROR")
 			for _, p := range d.Partitions {

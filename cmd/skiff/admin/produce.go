@@ -157,7 +157,7 @@ func consume(c *cli.Context) error {
 	}
 	opts := []kgo.Opt{kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(start)}
 	if g := c.String("group"); g != "" {
-		opts = append(opts, kgo.ConsumerGroup(g), kgo.DisableAutoCommit())
+		opts = append(opts, kgo.ConsumerGroup(g), kgo.AutoCommitMarks(), kgo.AutoCommitInterval(time.Hour))
 	}
 	return run(func(e *env) error { return consumeRun(e, topic) }, opts...)(c)
 }
@@ -211,6 +211,9 @@ func consumeRun(e *env, topic string) error {
 				break
 			}
 			n++
+			if c.String("group") != "" {
+				e.cl.MarkCommitRecords(r) // commit what was printed, not all that was fetched
+			}
 			if end, ok := remaining[r.Partition]; ok && r.Offset+1 >= end {
 				delete(remaining, r.Partition)
 			}
@@ -227,7 +230,7 @@ func consumeRun(e *env, topic string) error {
 	if c.String("group") != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := e.cl.CommitUncommittedOffsets(ctx); err != nil {
+		if err := e.cl.CommitMarkedOffsets(ctx); err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
 	}

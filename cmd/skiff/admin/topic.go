@@ -240,7 +240,7 @@ func topicDescribe(e *env) error {
 			if i > 0 {
 				fmt.Fprintln(w)
 			}
-			fmt.Fprintf(w, "Topic: %s\tID: %s\tPartitions: %d\tReplicationFactor: %d\n", d.Topic, d.ID, d.Partitions, d.ReplicationFactor)
+			fmt.Fprintf(w, "Topic: %s  ID: %s  Partitions: %d  ReplicationFactor: %d\n", d.Topic, d.ID, d.Partitions, d.ReplicationFactor)
 			keys := make([]string, 0, len(d.Configs))
 			for k := range d.Configs {
 				keys = append(keys, k)
