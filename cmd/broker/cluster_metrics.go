@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,7 +60,7 @@ func (m *clusterMetrics) run(ctx context.Context, interval time.Duration) {
 			for i, g := range groups {
 				names[i] = g.Group
 			}
-			lctx, cancel := context.WithTimeout(ctx, interval)
+			lctx, cancel := context.WithTimeout(ctx, max(interval, 10*time.Second))
 			m.lag(lctx, names, seen)
 			cancel()
 		}
@@ -76,6 +77,18 @@ func (m *clusterMetrics) run(ctx context.Context, interval time.Duration) {
 func (m *clusterMetrics) gauge(seen map[string]bool, name string, v float64) {
 	m.set.GetOrCreateGauge(name, nil).Set(v)
 	seen[name] = true
+}
+
+// keep carries the last round's series whose names start with prefix over
+// to this round.
+func (m *clusterMetrics) keep(seen map[string]bool, prefix string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for name := range m.dynamic {
+		if strings.HasPrefix(name, prefix) {
+			seen[name] = true
+		}
+	}
 }
 
 // sweep unregisters the series the last round set and this one did not.
@@ -185,8 +198,8 @@ func (m *clusterMetrics) dataGroups(seen map[string]bool) {
 
 // lag sets skiff_consumergroup_lag{group,topic}: the sum over the topic's
 // partitions of end offset minus committed offset, for the groups this node
-// coordinates. A group or topic whose lag cannot be read this round keeps no
-// series rather than a stale one.
+// coordinates. A group or topic whose lag cannot be read this round keeps
+// its last value (a series does not blink out on one slow round).
 //
 // End offsets live on the partitions' leaders, so it asks through a Kafka
 // client of this node's own, opened for the round and closed after it (no
@@ -205,11 +218,14 @@ func (m *clusterMetrics) lag(ctx context.Context, groups []string, seen map[stri
 	lags, err := kadm.NewClient(cl).Lag(ctx, groups...)
 	if err != nil {
 		m.b.log.Debug().Err(err).Msg("metrics: consumer lag")
+		m.keep(seen, "skiff_consumergroup_lag{")
 		return
 	}
 	for _, g := range groups {
+		prefix := fmt.Sprintf(`skiff_consumergroup_lag{node=%q,group=%q,`, m.node, g)
 		dl, ok := lags[g]
 		if !ok || dl.Error() != nil {
+			m.keep(seen, prefix)
 			continue
 		}
 		for topic, parts := range dl.Lag {
@@ -222,8 +238,11 @@ func (m *clusterMetrics) lag(ctx context.Context, groups []string, seen map[stri
 				}
 				sum += pl.Lag
 			}
+			name := fmt.Sprintf(`%stopic=%q}`, prefix, topic)
 			if okAll {
-				m.gauge(seen, fmt.Sprintf(`skiff_consumergroup_lag{node=%q,group=%q,topic=%q}`, m.node, g, topic), float64(sum))
+				m.gauge(seen, name, float64(sum))
+			} else {
+				m.keep(seen, name)
 			}
 		}
 	}
