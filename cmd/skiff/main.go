@@ -17,7 +17,8 @@ func main() {
 		Description: "Start a one-node broker with `skiff start`; every flag can also be set\n" +
 			"through the SKIFF_* environment variable shown next to it. The admin commands\n" +
 			"(topic, group, cluster, produce, consume) talk Kafka to --brokers (SKIFF_BROKERS).\n\n" +
-			"Exit status: 0 success, 1 error, 2 usage error (unknown command or flag, bad argument).",
+			"Exit status: 0 success, 1 error (and any bad `start` flag), 2 usage error of an admin\n" +
+			"command (unknown command or flag, missing or malformed argument).",
 		Commands:  append([]*cli.Command{startCommand(), benchCommand()}, admin.Commands()...),
 		Writer:    os.Stdout,
 		ErrWriter: os.Stderr,
