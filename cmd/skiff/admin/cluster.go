@@ -16,8 +16,9 @@ import (
 
 func clusterCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "cluster",
-		Usage: "cluster-wide views",
+		Name:        "cluster",
+		Usage:       "cluster-wide views",
+		Description: "Example:\n   skiff cluster status --http-addrs 127.0.0.1:9644 --check",
 		Subcommands: []*cli.Command{
 			{
 				Name: "status",

@@ -11,8 +11,9 @@ import (
 
 func groupCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "group",
-		Usage: "list, describe (with lag), delete consumer groups and reset their offsets",
+		Name:        "group",
+		Usage:       "list, describe (with lag), delete consumer groups and reset their offsets",
+		Description: "Examples:\n   skiff group list\n   skiff group describe billing --format json",
 		Subcommands: []*cli.Command{
 			{
 				Name:        "list",

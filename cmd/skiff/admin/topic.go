@@ -14,6 +14,8 @@ func topicCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "topic",
 		Usage: "create, list, describe, delete topics and alter their configs",
+		Description: "Examples:\n   skiff topic create orders -p 6 -r 3\n   skiff topic describe orders\n" +
+			"   SKIFF_BROKERS=10.0.0.1:9092 skiff topic list --format json",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "create",
