@@ -82,10 +82,13 @@ func (m *meteredRecords) Produce(ctx context.Context, req datapath.ProduceReques
 		if i >= len(out) || out[i].Name == "" {
 			continue
 		}
-		tc := m.forTopic(out[i].Name)
+		var tc *topicCounters // created on the first success: no series for unknown names
 		for j, rp := range rt.Partitions {
 			if j >= len(out[i].Partitions) || out[i].Partitions[j].Err != nil {
 				continue
+			}
+			if tc == nil {
+				tc = m.forTopic(out[i].Name)
 			}
 			n := uint64(len(rp.Records))
 			recs := uint64(recordCount(rp.Records))
