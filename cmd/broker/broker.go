@@ -47,6 +47,12 @@ type Config struct {
 	// MaintenanceInterval: how often data-group leaders enforce retention
 	// (default 30 s).
 	MaintenanceInterval time.Duration
+	// MetricsInterval: how often the partition, data-group and consumer-lag
+	// gauges are recomputed (0: DefaultMetricsInterval).
+	MetricsInterval time.Duration
+	// PartitionMetrics adds per-partition byte and message counters to the
+	// per-topic ones (many series on big clusters; off by default).
+	PartitionMetrics bool
 
 	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots
 	// (0: 1000; kafka.NoFetchSessions: none).
@@ -73,6 +79,7 @@ type Broker struct {
 	data   *datapath.Service
 	disk   *diskspace.Guard
 	groups *consumergroup.Service
+	meter  *meteredRecords // the data path, metered per topic (topic_metrics.go)
 	kafka  *kafka.Server
 	stop   context.CancelFunc
 	httpd  *http.Server
@@ -181,7 +188,13 @@ func Start(cfg Config) (_ *Broker, err error) {
 	}
 	var runCtx context.Context
 	runCtx, b.stop = context.WithCancel(context.Background())
-	for _, run := range []func(context.Context){b.data.Run, b.topics.RunDataGroupPreparer, b.disk.Run, b.groups.Run} {
+	b.meter = newMeteredRecords(b.data, cfg.Metrics, b.node.ID(), cfg.PartitionMetrics)
+	interval := cfg.MetricsInterval
+	if interval <= 0 {
+		interval = DefaultMetricsInterval
+	}
+	clusterMetrics := func(ctx context.Context) { newClusterMetrics(b).run(ctx, interval) }
+	for _, run := range []func(context.Context){b.data.Run, b.topics.RunDataGroupPreparer, b.disk.Run, b.groups.Run, clusterMetrics} {
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()
@@ -192,7 +205,7 @@ func Start(cfg Config) (_ *Broker, err error) {
 		NodeID:          b.node.ID(),
 		ClusterID:       cfg.ClusterID,
 		Topics:          b.topics,
-		Records:         b.data,
+		Records:         b.meter,
 		Groups:          b.groups,
 		Cluster:         b.node,
 		AutoCreate:      cfg.Topics.AutoCreateTopics,

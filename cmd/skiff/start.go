@@ -51,6 +51,8 @@ func startFlags() []cli.Flag {
 		&cli.IntFlag{Name: "group.min.session.timeout.ms", Value: ms(gd.MinSessionTimeout), EnvVars: env("GROUP_MIN_SESSION_TIMEOUT_MS"), Usage: "smallest session timeout a classic group member may ask for"},
 		&cli.IntFlag{Name: "group.max.session.timeout.ms", Value: ms(gd.MaxSessionTimeout), EnvVars: env("GROUP_MAX_SESSION_TIMEOUT_MS"), Usage: "largest session timeout a classic group member may ask for"},
 		&cli.StringFlag{Name: "logdb", Value: nd.LogDB, EnvVars: env("LOGDB"), Usage: "Raft log store: pebble or tan; fixed at the first start"},
+		&cli.BoolFlag{Name: "metrics-per-partition", EnvVars: env("METRICS_PER_PARTITION"), Usage: "also export byte and message counters per partition on /metrics (one series per partition)"},
+		&cli.DurationFlag{Name: "metrics-interval", Value: broker.DefaultMetricsInterval, EnvVars: env("METRICS_INTERVAL"), Usage: "how often partition health, data-group and consumer-lag gauges are recomputed"},
 		&cli.Uint64Flag{Name: "raft-rtt-ms", Value: nd.RTTMillisecond, EnvVars: env("RAFT_RTT_MS"), Usage: "Raft tick in milliseconds (elections take 20-40 ticks)"},
 		&cli.Uint64Flag{Name: "storage.min.free.bytes", Value: diskspace.DefaultMinFreeBytes, EnvVars: env("STORAGE_MIN_FREE_BYTES"), Usage: "refuse Produce and OffsetCommit (retriable) while the data dir's file system has less free space than this (0: never)"},
 		&cli.Float64Flag{Name: "storage.min.free.percent", Value: 0, EnvVars: env("STORAGE_MIN_FREE_PERCENT"), Usage: "also refuse them while free space is below this percentage of the file system's size (0: off)"},
@@ -161,6 +163,8 @@ func brokerConfig(c *cli.Context) (broker.Config, error) {
 
 		FetchSessionCacheSlots: fetchSessionSlots(c.Int("max.incremental.fetch.session.cache.slots")),
 	}
+	cfg.PartitionMetrics = c.Bool("metrics-per-partition")
+	cfg.MetricsInterval = c.Duration("metrics-interval")
 	if f.err != nil {
 		return broker.Config{}, f.err
 	}

@@ -3,6 +3,7 @@
 package clustertest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,6 +56,12 @@ type Options struct {
 	// LogDB is the nodes' Raft log store ("pebble" or "tan"); default
 	// node.DefaultConfig's.
 	LogDB string
+	// MetricsInterval is how often the nodes recompute their cluster
+	// gauges and consumer lag; default 300 ms under a test (so that tests
+	// see changes quickly), the broker's default otherwise (benchmarks).
+	MetricsInterval time.Duration
+	// PartitionMetrics turns on the per-partition byte and message counters.
+	PartitionMetrics bool
 }
 
 // Cluster is a set of brokers on loopback.
@@ -149,6 +156,11 @@ func New(tb TB, n int, opts Options) *Cluster {
 			HTTPAddr:  "127.0.0.1:0",
 			Logger:    log.With().Uint64("node", uint64(i+1)).Logger(),
 		})
+		c.cfgs[i].MetricsInterval = opts.MetricsInterval
+		if tb != nil {
+			c.cfgs[i].MetricsInterval = cmp.Or(opts.MetricsInterval, 300*time.Millisecond)
+		}
+		c.cfgs[i].PartitionMetrics = opts.PartitionMetrics
 		c.sets = append(c.sets, metrics.NewSet())
 		c.brokers = append(c.brokers, nil)
 	}
