@@ -207,8 +207,11 @@ func TestTopicsCreateCoalesced(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if p, r := st.counts(); p != 2 || r != 0 {
-		t.Fatalf("%d proposals and %d linearizable reads for %d requests, want 2 and 0", p, r, k)
+	// The first proposal carries whatever was queued when it was formed (one
+	// request, or all of them when every goroutine queued first); the
+	// second carries all the rest.
+	if p, r := st.counts(); p < 1 || p > 2 || r != 0 {
+		t.Fatalf("%d proposals and %d linearizable reads for %d requests, want 1 or 2 and 0", p, r, k)
 	}
 	won := map[string]int{}
 	for i, res := range results {

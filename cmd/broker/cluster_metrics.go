@@ -169,9 +169,11 @@ func (m *clusterMetrics) partitions(seen map[string]bool) {
 	m.gauge(seen, "skiff_active_controller"+l, ctrl(1))
 }
 
-// dataGroups reports the Raft state of each data group with a replica here.
-// Dragonboat does not expose the followers' match indexes through NodeHost,
-// so there is no per-replica commit lag.
+// dataGroups reports the Raft state of each data group with a replica here,
+// the replica's applied index and its group log's storage. Dragonboat does
+// not expose the followers' match indexes through NodeHost, so each replica
+// exports its applied index and a replica's lag is
+// max by (group) (skiff_datagroup_applied_index) - skiff_datagroup_applied_index.
 func (m *clusterMetrics) dataGroups(seen map[string]bool) {
 	me := m.b.node.ID()
 	for _, shard := range m.b.node.LocalDataGroups() {
@@ -187,6 +189,18 @@ func (m *clusterMetrics) dataGroups(seen map[string]bool) {
 			isLeader = 1
 		}
 		m.gauge(seen, "skiff_datagroup_is_leader"+l, isLeader)
+		sm, ok := m.b.node.DataGroupReplica(shard)
+		if !ok {
+			continue
+		}
+		m.gauge(seen, "skiff_datagroup_applied_index"+l, float64(sm.AppliedIndex()))
+		st := sm.Stats()
+		m.gauge(seen, "skiff_grouplog_segments"+l, float64(st.Segments))
+		m.gauge(seen, "skiff_grouplog_bytes"+l, float64(st.Bytes))
+		m.gauge(seen, "skiff_grouplog_live_bytes"+l, float64(st.LiveBytes))
+		m.gauge(seen, "skiff_grouplog_appended_bytes"+l, float64(st.AppendedBytes))
+		m.gauge(seen, "skiff_grouplog_reclaimed_bytes"+l, float64(st.ReclaimedBytes))
+		m.gauge(seen, "skiff_grouplog_rewritten_bytes"+l, float64(st.RewrittenBytes))
 	}
 }
 

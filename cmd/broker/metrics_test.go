@@ -177,6 +177,12 @@ func TestClusterMetricsFollowNodeStop(t *testing.T) {
 		if n := counterValue(c.Metrics(2), "", "skiff_datagroup_term{"); n == 0 {
 			return fmt.Errorf("node 3 reports no data-group term")
 		}
+		if n := counterValue(c.Metrics(2), "", "skiff_datagroup_applied_index{"); n == 0 {
+			return fmt.Errorf("node 3 reports no applied index")
+		}
+		if n := counterValue(c.Metrics(2), "", "skiff_grouplog_bytes{"); n == 0 {
+			return fmt.Errorf("node 3 reports no group-log bytes")
+		}
 		return nil
 	})
 }

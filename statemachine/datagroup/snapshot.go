@@ -196,6 +196,7 @@ func (s *StateMachine) install(st *loaded, kvs []snapio.KV) error {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.applied = st.applied
+	s.appliedIdx.Store(s.applied)
 	if err := os.RemoveAll(s.oldDir()); err != nil {
 		s.log.Warn().Err(err).Msg("removing the replaced segments")
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble"
@@ -52,6 +53,9 @@ type StateMachine struct {
 
 	applyMu sync.Mutex
 	applied uint64
+	// appliedIdx mirrors applied for readers outside the apply goroutine
+	// (metrics).
+	appliedIdx atomic.Uint64
 	stopc   chan struct{} // stops the reclaimer
 	done    chan struct{}
 	reclaim chan struct{}
@@ -163,6 +167,7 @@ func (s *StateMachine) open(stopc <-chan struct{}) (uint64, error) {
 		p.publish()
 	}
 	s.applied = st.applied
+	s.appliedIdx.Store(s.applied)
 	s.mu.Lock()
 	s.db, s.gl = db, gl
 	s.parts, s.keys, s.closed = st.parts, st.keys, false
@@ -309,6 +314,10 @@ func (s *StateMachine) Reclaim() (freed, copied int64, err error) {
 	}
 	return s.gl.Reclaim()
 }
+
+// AppliedIndex is the Raft index this replica has applied (for metrics:
+// replicas of one group compare theirs to see how far each lags).
+func (s *StateMachine) AppliedIndex() uint64 { return s.appliedIdx.Load() }
 
 // Stats describes the replica's group log (for /metrics).
 func (s *StateMachine) Stats() grouplog.Stats {

@@ -106,6 +106,7 @@ func (s *StateMachine) update(ents []sm.Entry) ([]sm.Entry, error) {
 		return nil, err
 	}
 	s.applied = last
+	s.appliedIdx.Store(last)
 	for _, p := range t.parts {
 		p.publish()
 	}
