@@ -56,9 +56,9 @@ type StateMachine struct {
 	// appliedIdx mirrors applied for readers outside the apply goroutine
 	// (metrics).
 	appliedIdx atomic.Uint64
-	stopc   chan struct{} // stops the reclaimer
-	done    chan struct{}
-	reclaim chan struct{}
+	stopc      chan struct{} // stops the reclaimer
+	done       chan struct{}
+	reclaim    chan struct{}
 
 	mu      sync.RWMutex
 	db      *pebble.DB // nil before Open and after Close
