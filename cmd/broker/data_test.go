@@ -98,8 +98,17 @@ func TestClusterProduceConsumeThroughAnyNode(t *testing.T) {
 
 	// ListOffsets and DeleteRecords through kadm.
 	adm := kadm.NewClient(nodeClient(t, c.KafkaAddrs()[2], kgo.RequestRetries(20)))
-	ends, err := adm.ListEndOffsets(ctx, "events")
-	if err != nil {
+	// A partition whose leadership moves (the balancer hands groups to
+	// their preferred leaders) answers NOT_LEADER_OR_FOLLOWER, which kadm
+	// reports per partition without retrying: ask again until none does.
+	var ends kadm.ListedOffsets
+	if err := clustertest.WaitFor(30*time.Second, func() error {
+		var err error
+		if ends, err = adm.ListEndOffsets(ctx, "events"); err != nil {
+			return err
+		}
+		return ends.Error()
+	}); err != nil {
 		t.Fatal(err)
 	}
 	var total int64
