@@ -173,7 +173,7 @@ func (m *clusterMetrics) partitions(seen map[string]bool) {
 // the replica's applied index and its group log's storage. Dragonboat does
 // not expose the followers' match indexes through NodeHost, so each replica
 // exports its applied index and a replica's lag is
-// max by (group) (skiff_datagroup_applied_index) - skiff_datagroup_applied_index.
+// max by (group) (skiff_datagroup_applied_index) - min by (group) (...).
 func (m *clusterMetrics) dataGroups(seen map[string]bool) {
 	me := m.b.node.ID()
 	for _, shard := range m.b.node.LocalDataGroups() {
