@@ -197,13 +197,16 @@ func lowDiskScenario(t *testing.T, c *clustertest.Cluster, makeLow, makeOK func(
 	// Without retries the error reaches the client, as the retriable
 	// KAFKA_STORAGE_ERROR.
 	// (Attempts that meet a leader or coordinator move are made again.)
-	noRetry := nodeClient(t, addrs[0], kgo.SeedBrokers(addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RecordRetries(0))
+	noRetry := nodeClient(t, addrs[0], kgo.SeedBrokers(addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RecordRetries(0), kgo.MetadataMinAge(50*time.Millisecond))
 	var err error
-	for range 20 {
+	moveDeadline := time.Now().Add(30 * time.Second)
+	for {
 		err = noRetry.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: 0, Value: []byte("refused")}).FirstErr()
-		if !errors.Is(err, kerr.NotLeaderForPartition) && !errors.Is(err, kerr.LeaderNotAvailable) {
+		if (!errors.Is(err, kerr.NotLeaderForPartition) && !errors.Is(err, kerr.LeaderNotAvailable)) || time.Now().After(moveDeadline) {
 			break
 		}
+		noRetry.ForceMetadataRefresh() // the leader moved (balancing): learn where to
 	}
 	if !errors.Is(err, kerr.KafkaStorageError) || !kerr.IsRetriable(err) {
 		t.Fatalf("produce while the disk is low: %v, want the retriable KAFKA_STORAGE_ERROR", err)
