@@ -2,11 +2,13 @@ package broker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -86,5 +88,32 @@ func TestClusterRetentionSparesCompactedTopics(t *testing.T) {
 		if string(r.Key) != fmt.Sprintf("k-%d-%d", r.Partition, r.Offset) {
 			t.Errorf("compact topic %d@%d: key %s", r.Partition, r.Offset, r.Key)
 		}
+	}
+}
+
+// A compacted topic refuses a keyless record with INVALID_RECORD, as
+// Kafka's LogValidator does; a keyed one is appended, and a delete topic
+// takes keyless records.
+func TestClusterCompactedTopicNeedsKeys(t *testing.T) {
+	c := clustertest.New(t, 3, clustertest.Options{})
+	createTopic(t, c, "keys-compact", 1, 3, map[string]*string{"cleanup.policy": kmsg.StringPtr("compact")})
+	createTopic(t, c, "keys-delete", 1, 3, nil)
+	settleLeaders(t, c, "keys-compact", "keys-delete")
+	prod := nodeClient(t, c.KafkaAddrs()[0], kgo.RequestRetries(20))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := prod.ProduceSync(ctx, &kgo.Record{Topic: "keys-compact", Value: []byte("no key")}).FirstErr()
+	if !errors.Is(err, kerr.InvalidRecord) {
+		t.Errorf("keyless record to a compacted topic: %v, want INVALID_RECORD", err)
+	}
+	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "keys-compact", Key: []byte("k"), Value: []byte("v")}).FirstErr(); err != nil {
+		t.Errorf("keyed record to a compacted topic: %v", err)
+	}
+	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "keys-delete", Value: []byte("no key")}).FirstErr(); err != nil {
+		t.Errorf("keyless record to a delete topic: %v", err)
+	}
+	got := consumeAll(t, c.KafkaAddrs()[1], "keys-compact", 1, time.Minute)
+	if len(got) != 1 || string(got[0].Key) != "k" || got[0].Offset != 0 {
+		t.Fatalf("compacted topic holds %d records (first key %q), want only the keyed one at offset 0", len(got), got[0].Key)
 	}
 }
