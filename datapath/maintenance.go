@@ -12,8 +12,8 @@ import (
 // MaintenanceInterval, for each group this node leads, it proposes one
 // Retention command with the topics' retention.ms, retention.bytes and
 // segment.ms (the leader's clock decides, so every replica closes and
-// deletes the same logical segments) and
-// one DeletePartitions for the logs of topics that no longer exist.
+// deletes the same logical segments; see retentionPart for which
+// partitions) and one DeletePartitions for the logs of topics that no longer exist.
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(s.cfg.MaintenanceInterval)
 	defer t.Stop()
@@ -59,11 +59,8 @@ func (s *Service) maintain(ctx context.Context) {
 				gone = append(gone, k)
 				continue
 			}
-			ms := topics.TopicConfigInt(t, "retention.ms")
-			bytes := topics.TopicConfigInt(t, "retention.bytes")
-			if ms >= 0 || bytes >= 0 {
-				ret.Parts = append(ret.Parts, datagroup.RetentionPart{Key: k, RetentionMs: ms, RetentionBytes: bytes,
-					SegmentMs: topics.TopicConfigInt(t, "segment.ms")})
+			if rp, ok := retentionPart(t, k); ok {
+				ret.Parts = append(ret.Parts, rp)
 			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -79,4 +76,24 @@ func (s *Service) maintain(ctx context.Context) {
 		}
 		cancel()
 	}
+}
+
+// retentionPart is partition k's part of a Retention command, from its
+// topic t's configs; ok is false when retention must not touch it: a
+// topic whose cleanup.policy lacks delete (compact only: Kafka never
+// deletes its segments by time or size, it only compacts them, so that
+// the latest record of every key stays; without this a compacted topic
+// lost all its keys after retention.ms), or one with neither a time nor a
+// size limit.
+func retentionPart(t *topics.Topic, k datagroup.PartitionKey) (datagroup.RetentionPart, bool) {
+	if deletes, _ := topics.CleanupPolicy(t); !deletes {
+		return datagroup.RetentionPart{}, false
+	}
+	ms := topics.TopicConfigInt(t, "retention.ms")
+	bytes := topics.TopicConfigInt(t, "retention.bytes")
+	if ms < 0 && bytes < 0 {
+		return datagroup.RetentionPart{}, false
+	}
+	return datagroup.RetentionPart{Key: k, RetentionMs: ms, RetentionBytes: bytes,
+		SegmentMs: topics.TopicConfigInt(t, "segment.ms")}, true
 }

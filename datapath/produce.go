@@ -97,6 +97,7 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 		maxMsg := topics.TopicConfigInt(t, "max.message.bytes")
 		segBytes := topics.TopicConfigInt(t, "segment.bytes")
 		segMs := topics.TopicConfigInt(t, "segment.ms")
+		_, compacted := topics.CleanupPolicy(t)
 		for j, rp := range rt.Partitions {
 			res := &out[i].Partitions[j]
 			shard, term, err := s.leaderOf(t, rp.Partition)
@@ -104,7 +105,7 @@ func (s *Service) Produce(ctx context.Context, req ProduceRequest) []ProduceTopi
 				res.Err = err
 				continue
 			}
-			if err := precheck(rp.Records, maxMsg); err != nil {
+			if err := precheck(rp.Records, maxMsg, compacted); err != nil {
 				res.Err = err
 				continue
 			}
@@ -183,7 +184,7 @@ func (e *messageError) Unwrap() error { return e.kind }
 
 // precheck rejects, before they cost a proposal, batches that the data
 // group would reject anyway (it checks again: the state machine decides).
-func precheck(records []byte, maxMessageBytes int64) error {
+func precheck(records []byte, maxMessageBytes int64, compacted bool) error {
 	if len(records) == 0 {
 		return ErrInvalidRecord
 	}
@@ -201,9 +202,9 @@ func precheck(records []byte, maxMessageBytes int64) error {
 		if h.RecordCount == 0 || h.IsControl() || h.IsTransactional() {
 			return ErrInvalidRecord
 		}
-		if err := validateRecords(records[h.Start:h.End], h); err != nil {
+		if err := validateRecords(records[h.Start:h.End], h, compacted); err != nil {
 			if errors.Is(err, errRecords) {
-				return fmt.Errorf("%w: %v", ErrInvalidRecord, err)
+				return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 			}
 			return fmt.Errorf("%w: %v", ErrCorruptMessage, err)
 		}

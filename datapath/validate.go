@@ -34,10 +34,15 @@ var (
 	errRecords = errors.New("records do not match the batch")
 )
 
+// errNoKey is Kafka's LogValidator refusal of a keyless record on a
+// compacted topic (INVALID_RECORD): compaction keeps records by key.
+var errNoKey = errors.New("Compacted topic cannot accept message without key")
+
 // validateRecords checks one batch's records: the codec, the payload's
 // decompression, and that exactly RecordCount well-formed records with
-// offset deltas 0..n-1 fill it.
-func validateRecords(batch []byte, h grouplog.BatchHeader) error {
+// offset deltas 0..n-1 fill it; with needKey (a compacted topic), that
+// every record has a key.
+func validateRecords(batch []byte, h grouplog.BatchHeader, needKey bool) error {
 	payload := batch[grouplog.BatchHeaderSize:]
 	var err error
 	switch h.Compression() {
@@ -56,7 +61,7 @@ func validateRecords(batch []byte, h grouplog.BatchHeader) error {
 	if err != nil {
 		return err
 	}
-	return walkRecords(payload, int(h.RecordCount))
+	return walkRecords(payload, int(h.RecordCount), needKey)
 }
 
 func readAllLimited(r io.Reader) ([]byte, error) {
@@ -146,7 +151,7 @@ func snappyBlock(dst, src []byte) ([]byte, error) {
 // walkRecords checks the v2 record framing: each record is a varint length
 // followed by attributes, timestamp delta, offset delta, key, value and
 // headers, all inside that length.
-func walkRecords(b []byte, count int) error {
+func walkRecords(b []byte, count int, needKey bool) error {
 	for i := 0; i < count; i++ {
 		n, k := binary.Varint(b)
 		if k <= 0 || n <= 0 || n > int64(len(b)-k) {
@@ -154,8 +159,8 @@ func walkRecords(b []byte, count int) error {
 		}
 		rec := b[k : k+int(n)]
 		b = b[k+int(n):]
-		if err := walkRecord(rec, int64(i)); err != nil {
-			return fmt.Errorf("%w: record %d: %v", errRecords, i, err)
+		if err := walkRecord(rec, int64(i), needKey); err != nil {
+			return fmt.Errorf("%w: record %d: %w", errRecords, i, err)
 		}
 	}
 	if len(b) != 0 {
@@ -164,7 +169,7 @@ func walkRecords(b []byte, count int) error {
 	return nil
 }
 
-func walkRecord(r []byte, wantDelta int64) error {
+func walkRecord(r []byte, wantDelta int64, needKey bool) error {
 	if len(r) < 1 {
 		return errors.New("empty")
 	}
@@ -199,6 +204,11 @@ func walkRecord(r []byte, wantDelta int64) error {
 	}
 	if delta != wantDelta {
 		return fmt.Errorf("offset delta %d, want %d", delta, wantDelta)
+	}
+	if needKey && len(r) > 0 {
+		if l, k := binary.Varint(r); k > 0 && l == -1 {
+			return errNoKey
+		}
 	}
 	if err := field(true); err != nil { // key
 		return err

@@ -63,7 +63,7 @@ func TestRecordsPrecheck(t *testing.T) {
 	}
 	for _, tc := range cases {
 		b := tc.mod(append([]byte(nil), good...))
-		err := precheck(b, 1<<20)
+		err := precheck(b, 1<<20, false)
 		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
@@ -93,5 +93,33 @@ func TestRecordsProduceInvalidAcks(t *testing.T) {
 				t.Errorf("partition %d: %+v", pr.Partition, pr)
 			}
 		}
+	}
+}
+
+// A compacted topic refuses a batch with a keyless record (Kafka's
+// LogValidator: INVALID_RECORD); a keyed batch, or a keyless one on a
+// delete topic, passes.
+func TestRecordsPrecheckCompactedNeedsKey(t *testing.T) {
+	keyless := func() []byte {
+		r := kmsg.NewRecord()
+		r.Key = nil
+		r.Value = []byte("v")
+		r.Length = int32(len(r.AppendTo(nil)) - 1)
+		b := kmsg.NewRecordBatch()
+		b.Magic = 2
+		b.ProducerID, b.ProducerEpoch, b.FirstSequence = -1, -1, -1
+		b.NumRecords = 1
+		b.Records = r.AppendTo(nil)
+		b.Length = int32(len(b.AppendTo(nil)) - 12)
+		return fixCRC(b.AppendTo(nil))
+	}()
+	if err := precheck(keyless, 1<<20, true); !errors.Is(err, ErrInvalidRecord) || !errors.Is(err, errNoKey) {
+		t.Errorf("keyless record on a compacted topic: %v, want INVALID_RECORD (%v)", err, errNoKey)
+	}
+	if err := precheck(keyless, 1<<20, false); err != nil {
+		t.Errorf("keyless record on a delete topic: %v", err)
+	}
+	if err := precheck(batch(3), 1<<20, true); err != nil {
+		t.Errorf("keyed records on a compacted topic: %v", err)
 	}
 }

@@ -389,3 +389,24 @@ func TopicConfigInt(t *Topic, key string) int64 {
 	}
 	return def
 }
+
+// CleanupPolicy reads topic t's cleanup.policy (explicit or the default,
+// delete): deletes says time and size retention remove its old segments,
+// compacts that the topic is compacted (Kafka keeps the latest record of
+// each key). A compact-only topic is never shortened by retention.ms or
+// retention.bytes, as in Kafka; "compact,delete" is both.
+func CleanupPolicy(t *Topic) (deletes, compacts bool) {
+	v, _ := TopicConfig(t, "cleanup.policy")
+	for _, e := range splitList(v) {
+		switch e {
+		case "delete":
+			deletes = true
+		case "compact":
+			compacts = true
+		}
+	}
+	if !deletes && !compacts { // unparsable (never written by this binary): the default
+		deletes = true
+	}
+	return deletes, compacts
+}

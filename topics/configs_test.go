@@ -199,3 +199,31 @@ func TestTopicsConfigInt(t *testing.T) {
 		}()
 	}
 }
+
+// cleanup.policy decides whether retention may delete (delete) and whether
+// the topic is compacted (compact); the default is delete.
+func TestTopicsCleanupPolicy(t *testing.T) {
+	with := func(v string) *Topic { return &Topic{Configs: []ConfigEntry{{Key: "cleanup.policy", Value: v}}} }
+	cases := []struct {
+		t                 *Topic
+		deletes, compacts bool
+	}{
+		{nil, true, false},
+		{&Topic{}, true, false},
+		{with("delete"), true, false},
+		{with("compact"), false, true},
+		{with("compact,delete"), true, true},
+		{with("delete,compact"), true, true},
+		{with(""), true, false},
+	}
+	for _, c := range cases {
+		d, k := CleanupPolicy(c.t)
+		if d != c.deletes || k != c.compacts {
+			name := "default"
+			if c.t != nil && len(c.t.Configs) > 0 {
+				name = c.t.Configs[0].Value
+			}
+			t.Errorf("CleanupPolicy(%q) = delete %v compact %v, want %v %v", name, d, k, c.deletes, c.compacts)
+		}
+	}
+}

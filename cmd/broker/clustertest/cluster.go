@@ -62,6 +62,9 @@ type Options struct {
 	MetricsInterval time.Duration
 	// PartitionMetrics turns on the per-partition byte and message counters.
 	PartitionMetrics bool
+	// MaintenanceInterval is how often data-group leaders enforce
+	// retention; default the broker's (30 s).
+	MaintenanceInterval time.Duration
 }
 
 // Cluster is a set of brokers on loopback.
@@ -161,6 +164,7 @@ func New(tb TB, n int, opts Options) *Cluster {
 			c.cfgs[i].MetricsInterval = cmp.Or(opts.MetricsInterval, 300*time.Millisecond)
 		}
 		c.cfgs[i].PartitionMetrics = opts.PartitionMetrics
+		c.cfgs[i].MaintenanceInterval = opts.MaintenanceInterval
 		c.sets = append(c.sets, metrics.NewSet())
 		c.brokers = append(c.brokers, nil)
 	}
