@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
@@ -53,4 +54,37 @@ func describeConfig(rc topics.ResolvedConfig, synonyms, docs bool) kmsg.Describe
 		c.Documentation = &doc
 	}
 	return c
+}
+
+// alterConfigs answers the resources of an AlterConfigs or
+// IncrementalAlterConfigs request, which differ only in their types and in
+// how a topic resource becomes an AlterSpec (topicSpec): TOPIC resources go
+// to topics in one call, BROKER ones are read-only, other types are
+// unsupported. answer builds the response resource for resources[i].
+func alterConfigs[Req, Resp any](s *Server, ctx context.Context, key kmsg.Key, resources []Req, validateOnly bool,
+	ident func(Req) (kmsg.ConfigResourceType, string), topicSpec func(Req) topics.AlterSpec,
+	answer func(r Req, code int16, msg *string) Resp,
+) []Resp {
+	items := make([]prepared[topics.AlterSpec], len(resources))
+	for i, r := range resources {
+		typ, name := ident(r)
+		it := prepared[topics.AlterSpec]{name: name}
+		switch typ {
+		case kmsg.ConfigResourceTypeTopic:
+			it.spec = topicSpec(r)
+		case kmsg.ConfigResourceTypeBroker:
+			it.err = errBrokerConfigsReadOnly
+		default:
+			it.err = unsupportedResource(typ)
+		}
+		items[i] = it
+	}
+	results := runPrepared(items, func(specs []topics.AlterSpec) ([]topics.TopicResult, error) {
+		return s.cfg.Topics.AlterConfigs(ctx, specs, validateOnly)
+	})
+	out := make([]Resp, 0, len(results))
+	for i, r := range results {
+		out = append(out, answer(resources[i], s.errCode(key, r.Err), errorMessage(r.Err)))
+	}
+	return out
 }

@@ -28,33 +28,22 @@ func (s *Server) handleAlterConfigs(ctx context.Context, kreq kmsg.Request) (kms
 	ctx, cancel := adminContext(ctx, 0)
 	defer cancel()
 
-	items := make([]prepared[topics.AlterSpec], len(req.Resources))
-	for i, r := range req.Resources {
-		it := prepared[topics.AlterSpec]{name: r.ResourceName}
-		switch r.ResourceType {
-		case kmsg.ConfigResourceTypeTopic:
-			it.spec = topics.AlterSpec{Name: r.ResourceName, Replace: true}
+	resp.Resources = alterConfigs(s, ctx, kmsg.AlterConfigs, req.Resources, req.ValidateOnly,
+		func(r kmsg.AlterConfigsRequestResource) (kmsg.ConfigResourceType, string) {
+			return r.ResourceType, r.ResourceName
+		},
+		func(r kmsg.AlterConfigsRequestResource) topics.AlterSpec {
+			spec := topics.AlterSpec{Name: r.ResourceName, Replace: true}
 			for _, c := range r.Configs {
-				it.spec.Ops = append(it.spec.Ops, topics.ConfigOp{Key: c.Name, Op: topics.OpSet, Value: c.Value})
+				spec.Ops = append(spec.Ops, topics.ConfigOp{Key: c.Name, Op: topics.OpSet, Value: c.Value})
 			}
-		case kmsg.ConfigResourceTypeBroker:
-			it.err = errBrokerConfigsReadOnly
-		default:
-			it.err = unsupportedResource(r.ResourceType)
-		}
-		items[i] = it
-	}
-	results := runPrepared(items, func(specs []topics.AlterSpec) ([]topics.TopicResult, error) {
-		return s.cfg.Topics.AlterConfigs(ctx, specs, req.ValidateOnly)
-	})
-
-	resp.Resources = make([]kmsg.AlterConfigsResponseResource, 0, len(results))
-	for i, r := range results {
-		rr := kmsg.NewAlterConfigsResponseResource()
-		rr.ResourceType, rr.ResourceName = req.Resources[i].ResourceType, req.Resources[i].ResourceName
-		rr.ErrorCode = s.errCode(kmsg.AlterConfigs, r.Err)
-		rr.ErrorMessage = errorMessage(r.Err)
-		resp.Resources = append(resp.Resources, rr)
-	}
+			return spec
+		},
+		func(r kmsg.AlterConfigsRequestResource, code int16, msg *string) kmsg.AlterConfigsResponseResource {
+			rr := kmsg.NewAlterConfigsResponseResource()
+			rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
+			rr.ErrorCode, rr.ErrorMessage = code, msg
+			return rr
+		})
 	return resp, nil
 }

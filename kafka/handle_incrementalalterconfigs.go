@@ -31,31 +31,17 @@ func (s *Server) handleIncrementalAlterConfigs(ctx context.Context, kreq kmsg.Re
 	ctx, cancel := adminContext(ctx, 0)
 	defer cancel()
 
-	items := make([]prepared[topics.AlterSpec], len(req.Resources))
-	for i, r := range req.Resources {
-		it := prepared[topics.AlterSpec]{name: r.ResourceName}
-		switch r.ResourceType {
-		case kmsg.ConfigResourceTypeTopic:
-			it.spec = incrementalSpec(r)
-		case kmsg.ConfigResourceTypeBroker:
-			it.err = errBrokerConfigsReadOnly
-		default:
-			it.err = unsupportedResource(r.ResourceType)
-		}
-		items[i] = it
-	}
-	results := runPrepared(items, func(specs []topics.AlterSpec) ([]topics.TopicResult, error) {
-		return s.cfg.Topics.AlterConfigs(ctx, specs, req.ValidateOnly)
-	})
-
-	resp.Resources = make([]kmsg.IncrementalAlterConfigsResponseResource, 0, len(results))
-	for i, r := range results {
-		rr := kmsg.NewIncrementalAlterConfigsResponseResource()
-		rr.ResourceType, rr.ResourceName = req.Resources[i].ResourceType, req.Resources[i].ResourceName
-		rr.ErrorCode = s.errCode(kmsg.IncrementalAlterConfigs, r.Err)
-		rr.ErrorMessage = errorMessage(r.Err)
-		resp.Resources = append(resp.Resources, rr)
-	}
+	resp.Resources = alterConfigs(s, ctx, kmsg.IncrementalAlterConfigs, req.Resources, req.ValidateOnly,
+		func(r kmsg.IncrementalAlterConfigsRequestResource) (kmsg.ConfigResourceType, string) {
+			return r.ResourceType, r.ResourceName
+		},
+		incrementalSpec,
+		func(r kmsg.IncrementalAlterConfigsRequestResource, code int16, msg *string) kmsg.IncrementalAlterConfigsResponseResource {
+			rr := kmsg.NewIncrementalAlterConfigsResponseResource()
+			rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
+			rr.ErrorCode, rr.ErrorMessage = code, msg
+			return rr
+		})
 	return resp, nil
 }
 
