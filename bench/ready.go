@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -120,28 +122,56 @@ func waitReady(ctx context.Context, brokers []string, names []string, partitions
 
 	start = time.Now()
 	status(fmt.Sprintf("producing one record to each of %d partitions", int64(len(names))*int64(partitions)))
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerLinger(0),
-		kgo.MaxBufferedRecords(1<<16),
-	)
-	if err != nil {
+	if err := produceEach(ctx, brokers, names, partitions); err != nil {
 		return rt, err
-	}
-	defer cl.Close()
-	recs := make([]*kgo.Record, 0, int64(len(names))*int64(partitions))
-	value := []byte("ready")
-	for _, n := range names {
-		for p := range partitions {
-			recs = append(recs, &kgo.Record{Topic: n, Partition: p, Value: value})
-		}
-	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		return rt, fmt.Errorf("produce to each partition: %w", err)
 	}
 	rt.produce = time.Since(start)
 	return rt, nil
+}
+
+// readyProducers is how many clients the readiness check produces with,
+// each to its share of the topics. One idempotent franz-go client keeps
+// one Produce request in flight per broker, so a single client leaves
+// each broker's Raft pipeline idle while a request's consensus rounds
+// run; several keep it busy (the requests' metadata reads and proposals
+// overlap).
+const readyProducers = 4
+
+// produceEach produces one record to each partition of every topic of
+// names (acks=all) and returns the first failure.
+func produceEach(ctx context.Context, brokers []string, names []string, partitions int32) error {
+	n := min(readyProducers, len(names))
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	value := []byte("ready")
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
+				kgo.RecordPartitioner(kgo.ManualPartitioner()),
+				kgo.RequiredAcks(kgo.AllISRAcks()),
+				kgo.ProducerLinger(0),
+				kgo.MaxBufferedRecords(1<<16),
+			)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer cl.Close()
+			var recs []*kgo.Record
+			for j := i; j < len(names); j += n {
+				for p := range partitions {
+					recs = append(recs, &kgo.Record{Topic: names[j], Partition: p, Value: value})
+				}
+			}
+			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+				errs[i] = fmt.Errorf("produce to each partition: %w", err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // waitPreferred waits, at most timeout, until every partition of topic

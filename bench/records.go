@@ -21,15 +21,20 @@ type RecordsConfig struct {
 	Options
 	Partitions        int32         `json:"partitions"`
 	ReplicationFactor int16         `json:"replication_factor"`
-	RecordSize        int           `json:"record_size"`                 // value bytes; no key
-	Acks              string        `json:"acks"`                        // all, 1 or 0
-	Compression       string        `json:"compression"`                 // none, gzip, snappy, lz4, zstd
-	Linger            time.Duration `json:"linger_ns"`                   // franz-go ProducerLinger
-	MaxBuffered       int           `json:"max_buffered,omitempty"`      // franz-go MaxBufferedRecords per producer; 0: its default (50,000)
-	Producers         int           `json:"producers"`                   // clients producing concurrently
-	Consumers         int           `json:"consumers"`                   // consume: clients splitting the partitions
-	NoFetchSessions   bool          `json:"no_fetch_sessions,omitempty"` // consume: full fetches only (kgo.DisableFetchSessions)
-	Tail              time.Duration `json:"tail_ns,omitempty"`           // consume: keep polling this long after reading everything
+	RecordSize        int           `json:"record_size"`            // value bytes; no key
+	Acks              string        `json:"acks"`                   // all, 1 or 0
+	Compression       string        `json:"compression"`            // none, gzip, snappy, lz4, zstd
+	Linger            time.Duration `json:"linger_ns"`              // franz-go ProducerLinger
+	MaxBuffered       int           `json:"max_buffered,omitempty"` // franz-go MaxBufferedRecords per producer; 0: its default (50,000)
+	Producers         int           `json:"producers"`              // clients producing concurrently
+	// Rate, if set, is the target of value bytes per second over all
+	// producers (each paces its share); without it they produce as fast
+	// as the client's buffer allows. Latency is then measured at the
+	// target load rather than at saturation.
+	Rate            float64       `json:"rate_bytes_per_sec,omitempty"`
+	Consumers       int           `json:"consumers"`                   // consume: clients splitting the partitions
+	NoFetchSessions bool          `json:"no_fetch_sessions,omitempty"` // consume: full fetches only (kgo.DisableFetchSessions)
+	Tail            time.Duration `json:"tail_ns,omitempty"`           // consume: keep polling this long after reading everything
 	// Records to produce (consume: to preload, then read back). 0: produce
 	// for Duration.
 	Records  int64         `json:"records"`
@@ -328,6 +333,7 @@ func produce(ctx context.Context, cfg *RecordsConfig, t *target, topic string, p
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			pace := pacer{start: start, bytesPerSec: cfg.Rate / float64(len(clients))}
 			for n := 0; ctx.Err() == nil; n++ {
 				if cfg.Records > 0 {
 					if issued.Add(1) > cfg.Records {
@@ -337,6 +343,7 @@ func produce(ctx context.Context, cfg *RecordsConfig, t *target, topic string, p
 					break
 				}
 				v := vals[(i+n)%len(vals)]
+				pace.wait(len(v))
 				t0 := time.Now()
 				cl.Produce(ctx, &kgo.Record{Value: v}, func(r *kgo.Record, err error) {
 					h.Record(time.Since(t0))

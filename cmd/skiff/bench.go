@@ -42,6 +42,7 @@ func benchCommand() *cli.Command {
 			&cli.DurationFlag{Name: "linger", Value: 10 * time.Millisecond, Usage: "producer linger (franz-go's default 10ms)"},
 			&cli.IntFlag{Name: "max-buffered", Usage: "records each producer may have buffered or in flight (franz-go MaxBufferedRecords; 0: its default, 50000); produce latency is measured from the Produce call, so it includes this queue"},
 			&cli.IntFlag{Name: "producers", Value: 1, Usage: "producer clients", Aliases: []string{"concurrency"}},
+			&cli.StringFlag{Name: "rate", Usage: "target value `BYTES` per second over all producers, e.g. 20MB/s (MB = 10^6, MiB = 2^20) or 2000000; latency is then measured at this load (default: as fast as possible)"},
 		)
 	}
 	return &cli.Command{
@@ -80,7 +81,10 @@ func benchCommand() *cli.Command {
 				Usage: "produce records with franz-go; report records/s, MiB/s and produce latency",
 				Flags: recordFlags("records to produce (default: --duration, 10s)"),
 				Action: func(c *cli.Context) error {
-					cfg := recordsConfig(c)
+					cfg, err := recordsConfig(c)
+					if err != nil {
+						return err
+					}
 					return runBench(c, func(ctx context.Context) (*bench.Report, error) { return bench.RunProduce(ctx, cfg) })
 				},
 			},
@@ -92,7 +96,10 @@ func benchCommand() *cli.Command {
 					&cli.BoolFlag{Name: "no-fetch-sessions", Usage: "consumers send full fetches only (no KIP-227 sessions), to compare request sizes"},
 					&cli.DurationFlag{Name: "tail", Usage: "after reading everything, keep polling this long and report the Fetch traffic of caught-up consumers"}),
 				Action: func(c *cli.Context) error {
-					cfg := recordsConfig(c)
+					cfg, err := recordsConfig(c)
+					if err != nil {
+						return err
+					}
 					cfg.Consumers = c.Int("consumers")
 					cfg.NoFetchSessions = c.Bool("no-fetch-sessions")
 					cfg.Tail = c.Duration("tail")
@@ -130,7 +137,11 @@ func benchOptions(c *cli.Context) bench.Options {
 	return o
 }
 
-func recordsConfig(c *cli.Context) bench.RecordsConfig {
+func recordsConfig(c *cli.Context) (bench.RecordsConfig, error) {
+	rate, err := bench.ParseRate(c.String("rate"))
+	if err != nil {
+		return bench.RecordsConfig{}, err
+	}
 	return bench.RecordsConfig{
 		Options:           benchOptions(c),
 		Records:           c.Int64("count"),
@@ -143,7 +154,8 @@ func recordsConfig(c *cli.Context) bench.RecordsConfig {
 		Linger:            c.Duration("linger"),
 		Producers:         c.Int("producers"),
 		MaxBuffered:       c.Int("max-buffered"),
-	}
+		Rate:              rate,
+	}, nil
 }
 
 func runBench(c *cli.Context, run func(context.Context) (*bench.Report, error)) error {

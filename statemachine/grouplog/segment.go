@@ -30,6 +30,7 @@ type segment struct {
 	end    int64 // bytes written that the index may cover
 	live   int64 // bytes of records some partition still needs
 	synced int64 // end at the last Sync
+	wbFrom int64 // end handed to the writeback goroutine (not persisted)
 }
 
 func segPath(dir string, id uint64) string {

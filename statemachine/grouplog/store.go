@@ -76,11 +76,13 @@ type Store struct {
 	scratch  []byte
 
 	prepc chan struct{}
+	wbc   chan wbReq // ranges to write back (writeback.go)
 	stopc chan struct{}
 	wg    sync.WaitGroup
 	perr  atomic.Pointer[error] // the preparer's last failure
 
 	appended, reclaimed, rewritten atomic.Int64
+	writtenBack                    atomic.Int64 // bytes the writeback goroutine flushed
 	bytes, live                    atomic.Int64 // sums over segs
 }
 
@@ -96,7 +98,7 @@ func Open(dir string, db *pebble.DB, cfg Config) (*Store, error) {
 		dir: dir, cfg: cfg.withDefaults(), db: db,
 		segs: map[uint64]*segment{}, unsynced: map[uint64]*segment{}, dirtySeg: map[uint64]*segment{},
 		parts: map[Key][]*lseg{}, dirtyL: map[Key]bool{}, goneL: map[Key][]int64{},
-		prepc: make(chan struct{}, 1), stopc: make(chan struct{}),
+		prepc: make(chan struct{}, 1), wbc: make(chan wbReq, 4), stopc: make(chan struct{}),
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -109,8 +111,9 @@ func Open(dir string, db *pebble.DB, cfg Config) (*Store, error) {
 		s.closeFiles()
 		return nil, err
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.preparer()
+	go s.writeback()
 	return s, nil
 }
 
@@ -300,6 +303,7 @@ func (s *Store) writeRecord(k Key, batch []byte) (*segment, int64, error) {
 	s.live.Add(n)
 	s.unsynced[a.id] = a
 	s.dirtySeg[a.id] = a
+	s.noteWritten(a)
 	return a, pos, nil
 }
 
